@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private interfaces of the VFIO core (vfio.ko) and its IOMMU backends.
+ *
+ * Objects and what keeps them alive:
+ *
+ *  - vfio_device: see include/linux/vfio.h.
+ *  - vfio_group: one per IOMMU group that holds at least one registered
+ *    vfio_device.  Memory is owned by the refcount of its class device
+ *    (group->dev); it is published as /dev/vfio/N while it has devices.
+ *  - vfio_container: one per open of /dev/vfio/vfio, kref counted; the file
+ *    holds one reference and every attached group holds one.
+ *  - an IOMMU backend: registered by a module (type1, no-IOMMU); a container
+ *    that uses one holds a reference on that module.
+ *
+ * Lock order, outermost first, for the whole of drivers/vfio:
+ *
+ *   vfio_groups.lock       (group list and lookup)
+ *     group->lock          (group state, its device list, its container)
+ *       dev_set->lock      (open/close of the devices of a set)
+ *         container->lock  (rwsem: backend and groups of a container)
+ *           backend locks  (e.g. type1's iommu->lock)
+ *
+ *   vfio_backends.lock is taken alone.
+ *
+ * Every function that relies on a lock its caller holds says so with
+ * lockdep_assert_held().
+ */
+#ifndef __VFIO_VFIO_H
+#define __VFIO_VFIO_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/vfio.h>
+
+struct iommu_group;
+struct vfio_container;
+
+/**
+ * enum vfio_group_kind - how the devices of a group are protected
+ * @VFIO_GROUP_PHYS: by a real IOMMU group
+ * @VFIO_GROUP_EMULATED: by the bus driver itself (mdev style): the device
+ *                       never DMAs on its own, it asks the backend to pin
+ * @VFIO_GROUP_NOIOMMU: not at all (no-IOMMU mode)
+ */
+enum vfio_group_kind {
+	VFIO_GROUP_PHYS,
+	VFIO_GROUP_EMULATED,
+	VFIO_GROUP_NOIOMMU,
+};
+
+/**
+ * struct vfio_iommu_backend_ops - an IOMMU model a container can use
+ *
+ * All callbacks but @check_extension and @open receive the data @open
+ * returned.  The core serializes them per container: @attach_group and
+ * @detach_group run with the container lock held for write, the others
+ * with it held for read, so a backend needs its own lock only for state
+ * that concurrent readers change.
+ */
+struct vfio_iommu_backend_ops {
+	/** @name: for messages */
+	const char *name;
+	/** @owner: the module; pinned while a container uses the backend */
+	struct module *owner;
+	/**
+	 * @check_extension: answer VFIO_CHECK_EXTENSION for @ext: 0 for
+	 * unsupported, a positive value otherwise.  @data is NULL when the
+	 * container has no backend yet.  Required.
+	 */
+	int (*check_extension)(void *data, unsigned long ext);
+	/**
+	 * @open: VFIO_SET_IOMMU picked this backend for model @type; set up
+	 * the container's state.  Return it or an ERR_PTR().  Required;
+	 * undone by @release.
+	 */
+	void *(*open)(unsigned long type);
+	/** @release: the container goes away; no group is attached.  Required. */
+	void (*release)(void *data);
+	/** @ioctl: container ioctls the core does not handle itself. Required. */
+	long (*ioctl)(void *data, unsigned int cmd, unsigned long arg);
+	/**
+	 * @attach_group: put @group under the container's IOMMU context.
+	 * Required; undone by @detach_group.
+	 */
+	int (*attach_group)(void *data, struct iommu_group *group,
+			    enum vfio_group_kind kind);
+	/** @detach_group: undo @attach_group; cannot fail.  Required. */
+	void (*detach_group)(void *data, struct iommu_group *group);
+	/**
+	 * @register_device: a device of an attached group was opened; the
+	 * backend may call its dma_unmap op from now on.  Undone by
+	 * @unregister_device before the device is closed.
+	 */
+	void (*register_device)(void *data, struct vfio_device *vdev);
+	/** @unregister_device: undo @register_device */
+	void (*unregister_device)(void *data, struct vfio_device *vdev);
+	/**
+	 * @pin_pages: pin @npage pages at @iova for an emulated device of
+	 * @group and return them in @pages.  Return the number pinned or a
+	 * negative errno.  Undone by @unpin_pages.
+	 */
+	int (*pin_pages)(void *data, struct iommu_group *group,
+			 dma_addr_t iova, int npage, int prot,
+			 struct page **pages);
+	/** @unpin_pages: undo @pin_pages */
+	void (*unpin_pages)(void *data, dma_addr_t iova, int npage);
+	/**
+	 * @dma_rw: copy @len bytes between @buf and the user memory mapped
+	 * at @iova, for an emulated device.
+	 */
+	int (*dma_rw)(void *data, dma_addr_t iova, void *buf, size_t len,
+		      bool write);
+};
+
+int vfio_register_iommu_backend(const struct vfio_iommu_backend_ops *ops);
+void vfio_unregister_iommu_backend(const struct vfio_iommu_backend_ops *ops);
+
+#endif /* __VFIO_VFIO_H */
