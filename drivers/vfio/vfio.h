@@ -115,6 +115,212 @@ struct vfio_iommu_backend_ops {
 		      bool write);
 };
 
+/**
+ * struct vfio_group - the core's object for one IOMMU group
+ * @dev: class device behind /dev/vfio/N; its refcount owns this memory
+ * @cdev: the character device
+ * @next: entry in the global group list, under vfio_groups.lock
+ * @iommu_group: the IOMMU group; a reference is held for our lifetime
+ * @kind: how the devices are protected
+ * @drivers: registered devices plus one while the group is being looked up;
+ *           the group is unpublished when it drops to zero
+ * @lock: protects the fields below
+ * @devices: registered vfio_devices of this group
+ * @opened: the file of the one open of /dev/vfio/N, or NULL
+ * @container: container the group is attached to, or NULL
+ * @container_next: entry in @container's group list, under container->lock
+ * @device_files: device files opened through this group and still open
+ * @kvm: KVM instance set through the kvm-vfio device, or NULL
+ * @dead: the last device was unregistered; every ioctl fails
+ */
+struct vfio_group {
+	struct device dev;
+	struct cdev cdev;
+	struct list_head next;
+	struct iommu_group *iommu_group;
+	enum vfio_group_kind kind;
+	refcount_t drivers;
+	struct mutex lock;
+	struct list_head devices;
+	struct file *opened;
+	struct vfio_container *container;
+	struct list_head container_next;
+	unsigned int device_files;
+	struct kvm *kvm;
+	bool dead;
+};
+
+/* core.c */
+struct file *vfio_device_open_file(struct vfio_device *vdev,
+				   struct file *group_file);
+int vfio_device_get_registration(struct vfio_device *vdev);
+void vfio_device_put_registration(struct vfio_device *vdev);
+
+/* pseudofs.c */
+struct inode *vfio_fs_inode_new(void);
+void vfio_fs_inode_put(struct inode *inode);
+struct file *vfio_fs_file_new(struct inode *inode,
+			      const struct file_operations *fops,
+			      void *private_data);
+
+#if IS_ENABLED(CONFIG_VFIO_GROUP)
+int vfio_group_add_device(struct vfio_device *vdev, enum vfio_group_kind kind);
+void vfio_group_publish_device(struct vfio_device *vdev);
+void vfio_group_unpublish_device(struct vfio_device *vdev);
+void vfio_group_remove_device(struct vfio_device *vdev);
+void vfio_group_close_device_file(struct file *group_file);
+bool vfio_device_group_is_noiommu(struct vfio_device *vdev);
+int __init vfio_group_init(void);
+void vfio_group_exit(void);
+#else
+static inline int vfio_group_add_device(struct vfio_device *vdev,
+					enum vfio_group_kind kind)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void vfio_group_publish_device(struct vfio_device *vdev)
+{
+}
+
+static inline void vfio_group_unpublish_device(struct vfio_device *vdev)
+{
+}
+
+static inline void vfio_group_remove_device(struct vfio_device *vdev)
+{
+}
+
+static inline void vfio_group_close_device_file(struct file *group_file)
+{
+}
+
+static inline bool vfio_device_group_is_noiommu(struct vfio_device *vdev)
+{
+	return false;
+}
+
+static inline int vfio_group_init(void)
+{
+	return 0;
+}
+
+static inline void vfio_group_exit(void)
+{
+}
+#endif
+
+#if IS_ENABLED(CONFIG_VFIO_CONTAINER)
+bool vfio_file_is_container(struct file *file);
+int vfio_container_attach_group(struct vfio_container *container,
+				struct vfio_group *group);
+void vfio_container_detach_group(struct vfio_group *group);
+bool vfio_container_has_backend(struct vfio_container *container);
+void vfio_container_get(struct vfio_container *container);
+void vfio_container_put(struct vfio_container *container);
+void vfio_container_register_device(struct vfio_device *vdev);
+void vfio_container_unregister_device(struct vfio_device *vdev);
+int vfio_container_pin_pages(struct vfio_container *container,
+			     struct iommu_group *iommu_group, dma_addr_t iova,
+			     int npage, int prot, struct page **pages);
+void vfio_container_unpin_pages(struct vfio_container *container,
+				dma_addr_t iova, int npage);
+int vfio_container_dma_rw(struct vfio_container *container, dma_addr_t iova,
+			  void *data, size_t len, bool write);
+int __init vfio_container_init(void);
+void vfio_container_exit(void);
+#else
+static inline bool vfio_file_is_container(struct file *file)
+{
+	return false;
+}
+
+static inline int vfio_container_attach_group(struct vfio_container *container,
+					      struct vfio_group *group)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void vfio_container_detach_group(struct vfio_group *group)
+{
+}
+
+static inline bool vfio_container_has_backend(struct vfio_container *container)
+{
+	return false;
+}
+
+static inline void vfio_container_register_device(struct vfio_device *vdev)
+{
+}
+
+static inline void vfio_container_unregister_device(struct vfio_device *vdev)
+{
+}
+
+static inline int vfio_container_pin_pages(struct vfio_container *container,
+					   struct iommu_group *iommu_group,
+					   dma_addr_t iova, int npage,
+					   int prot, struct page **pages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void vfio_container_unpin_pages(struct vfio_container *container,
+					      dma_addr_t iova, int npage)
+{
+}
+
+static inline int vfio_container_dma_rw(struct vfio_container *container,
+					dma_addr_t iova, void *data,
+					size_t len, bool write)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int vfio_container_init(void)
+{
+	return 0;
+}
+
+static inline void vfio_container_exit(void)
+{
+}
+#endif
+
+/* Declared unconditionally so IS_ENABLED() checks can refer to it. */
+extern const struct vfio_iommu_backend_ops vfio_noiommu_ops;
+
+#if IS_ENABLED(CONFIG_VFIO_NOIOMMU)
+extern bool vfio_noiommu;
+int __init vfio_noiommu_init(void);
+void vfio_noiommu_exit(void);
+#else
+#define vfio_noiommu false
+static inline int vfio_noiommu_init(void)
+{
+	return 0;
+}
+
+static inline void vfio_noiommu_exit(void)
+{
+}
+#endif
+
+#if IS_ENABLED(CONFIG_VFIO_VIRQFD)
+int __init vfio_virqfd_init(void);
+void vfio_virqfd_exit(void);
+#else
+static inline int vfio_virqfd_init(void)
+{
+	return 0;
+}
+
+static inline void vfio_virqfd_exit(void)
+{
+}
+#endif
+
 int vfio_register_iommu_backend(const struct vfio_iommu_backend_ops *ops);
 void vfio_unregister_iommu_backend(const struct vfio_iommu_backend_ops *ops);
 

@@ -36,7 +36,7 @@ struct vfio_group;
  * @set_id: key the devices were assigned with (often a bus or slot)
  * @lock: serializes open_device() and close_device() of every member and
  *        protects @device_list and each member's open_count
- * @device_list: members, linked by vfio_device.dev_set_list
+ * @device_list: members, linked by vfio_device.set_entry
  * @device_count: number of members; the set is freed when it drops to 0
  */
 struct vfio_device_set {
@@ -57,18 +57,15 @@ struct vfio_device_set {
  *         uses its address_space, so one unmap_mapping_range() on it removes
  *         all userspace mappings of the device
  * @dev_set: the set this device belongs to; never NULL once registered
- * @dev_set_list: entry in @dev_set's device_list
+ * @set_entry: entry in @dev_set's device_list
  * @open_count: number of open file descriptors, under dev_set->lock
  * @group: the group this device is reached through
  * @group_next: entry in the group's device list
  * @registration: references that keep the device registered: one for the
  *                registration itself, one per open file descriptor
  * @unregistered: completed when @registration drops to zero
- * @noiommu: the device has no IOMMU protection at all
  * @kvm: KVM instance associated with the opening group, if any; valid
  *       between open_device() and close_device()
- * @mm: address space of the process that opened the device first; valid
- *      between open_device() and close_device()
  */
 struct vfio_device {
 	struct device *dev;
@@ -77,15 +74,13 @@ struct vfio_device {
 	int index;
 	struct inode *inode;
 	struct vfio_device_set *dev_set;
-	struct list_head dev_set_list;
+	struct list_head set_entry;
 	unsigned int open_count;
 	struct vfio_group *group;
 	struct list_head group_next;
 	refcount_t registration;
 	struct completion unregistered;
-	bool noiommu;
 	struct kvm *kvm;
-	struct mm_struct *mm;
 };
 
 /**
@@ -176,12 +171,12 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
  *
  * Return: the new structure or an ERR_PTR(); undo with vfio_put_device().
  */
-#define vfio_alloc_device(dev_struct, member, dev, ops)				\
-	container_of(_vfio_alloc_device(sizeof(struct dev_struct) +		\
-					BUILD_BUG_ON_ZERO(offsetof(		\
-						struct dev_struct, member)),	\
-					dev, ops),				\
-		     struct dev_struct, member)
+#define vfio_alloc_device(dev_struct, member, dev, ops)			\
+({									\
+	static_assert(offsetof(struct dev_struct, member) == 0);	\
+	(struct dev_struct *)_vfio_alloc_device(sizeof(struct dev_struct), \
+						(dev), (ops));		\
+})
 
 /**
  * vfio_put_device - drop a reference from vfio_alloc_device()
@@ -243,20 +238,25 @@ static inline int vfio_check_feature(u32 flags, size_t argsz,
 
 /**
  * struct vfio_info_cap - a capability chain being built for an info ioctl
- * @buf: the chain, kvrealloc()ed as headers are added; free with kfree()
+ * @buf: the chain, krealloc()ed as headers are added; free with kfree()
  * @size: bytes used in @buf
+ * @tail: offset in @buf of the last header added, valid while @size != 0
+ *
+ * Start from a zeroed structure.  While the chain is built the next fields
+ * count from the start of @buf; vfio_info_cap_shift() moves them to count
+ * from the start of the info structure the chain is appended to.
  */
 struct vfio_info_cap {
 	struct vfio_info_cap_header *buf;
 	size_t size;
+	size_t tail;
 };
 
-struct vfio_info_cap_header *vfio_info_cap_add(struct vfio_info_cap *caps,
-					       size_t size, u16 id,
-					       u16 version);
-void vfio_info_cap_shift(struct vfio_info_cap *caps, size_t offset);
-int vfio_info_add_capability(struct vfio_info_cap *caps,
+int vfio_info_add_capability(struct vfio_info_cap *chain,
 			     struct vfio_info_cap_header *cap, size_t size);
+struct vfio_info_cap_header *vfio_info_cap_add(struct vfio_info_cap *chain,
+					       size_t size, u16 id, u16 version);
+void vfio_info_cap_shift(struct vfio_info_cap *chain, size_t offset);
 
 int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
 				       unsigned int num_irqs,
