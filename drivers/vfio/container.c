@@ -247,6 +247,25 @@ bool vfio_container_has_backend(struct vfio_container *container)
 	return ret;
 }
 
+/**
+ * vfio_container_enforced_coherent - does the IOMMU enforce DMA coherency?
+ * @container: the container
+ *
+ * Return: the backend's answer to VFIO_DMA_CC_IOMMU; true without a backend,
+ * as no DMA can happen then.
+ */
+bool vfio_container_enforced_coherent(struct vfio_container *container)
+{
+	bool ret = true;
+
+	down_read(&container->lock);
+	if (container->backend)
+		ret = container->backend->check_extension(container->backend_data,
+							  VFIO_DMA_CC_IOMMU) > 0;
+	up_read(&container->lock);
+	return ret;
+}
+
 void vfio_container_register_device(struct vfio_device *vdev)
 {
 	struct vfio_container *container = vdev->group->container;

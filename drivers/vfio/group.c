@@ -601,6 +601,65 @@ struct iommu_group *vfio_file_iommu_group(struct file *file)
 }
 EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
 
+/**
+ * vfio_file_is_valid - can KVM's vfio device take this file?
+ * @file: any file
+ *
+ * Return: true for a vfio group file.
+ */
+bool vfio_file_is_valid(struct file *file)
+{
+	return vfio_file_is_group(file);
+}
+EXPORT_SYMBOL_GPL(vfio_file_is_valid);
+
+/**
+ * vfio_file_enforced_coherent - is all DMA of this group cache coherent?
+ * @file: a vfio group file
+ *
+ * KVM uses the answer to decide whether the guest must emulate WBINVD.
+ * A group that is not attached yet is reported coherent; attaching
+ * it can only make the container's answer stricter.
+ *
+ * Return: true if the IOMMU enforces coherency for the group's DMA.
+ */
+bool vfio_file_enforced_coherent(struct file *file)
+{
+	struct vfio_group *group = file->private_data;
+	bool ret = true;
+
+	if (!vfio_file_is_group(file))
+		return true;
+
+	mutex_lock(&group->lock);
+	if (group->container)
+		ret = vfio_container_enforced_coherent(group->container);
+	mutex_unlock(&group->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_file_enforced_coherent);
+
+/**
+ * vfio_file_set_kvm - tell a group which KVM instance it serves
+ * @file: a vfio group file
+ * @kvm: the KVM instance, or NULL to forget it
+ *
+ * Only recorded for now: no bus driver of this series needs the KVM
+ * instance.  KVM clears it before the instance goes away.
+ */
+void vfio_file_set_kvm(struct file *file, struct kvm *kvm)
+{
+	struct vfio_group *group = file->private_data;
+
+	if (!vfio_file_is_group(file))
+		return;
+
+	mutex_lock(&group->lock);
+	group->kvm = kvm;
+	mutex_unlock(&group->lock);
+}
+EXPORT_SYMBOL_GPL(vfio_file_set_kvm);
+
 /* ---- kernel-internal DMA access for emulated devices ---- */
 
 static struct vfio_container *vfio_device_container(struct vfio_device *vdev)

@@ -216,6 +216,7 @@ int vfio_container_attach_group(struct vfio_container *container,
 				struct vfio_group *group);
 void vfio_container_detach_group(struct vfio_group *group);
 bool vfio_container_has_backend(struct vfio_container *container);
+bool vfio_container_enforced_coherent(struct vfio_container *container);
 void vfio_container_get(struct vfio_container *container);
 void vfio_container_put(struct vfio_container *container);
 void vfio_container_register_device(struct vfio_device *vdev);
@@ -248,6 +249,12 @@ static inline void vfio_container_detach_group(struct vfio_group *group)
 static inline bool vfio_container_has_backend(struct vfio_container *container)
 {
 	return false;
+}
+
+static inline bool
+vfio_container_enforced_coherent(struct vfio_container *container)
+{
+	return true;
 }
 
 static inline void vfio_container_register_device(struct vfio_device *vdev)

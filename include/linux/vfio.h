@@ -64,8 +64,6 @@ struct vfio_device_set {
  * @registration: references that keep the device registered: one for the
  *                registration itself, one per open file descriptor
  * @unregistered: completed when @registration drops to zero
- * @kvm: KVM instance associated with the opening group, if any; valid
- *       between open_device() and close_device()
  */
 struct vfio_device {
 	struct device *dev;
@@ -80,7 +78,6 @@ struct vfio_device {
 	struct list_head group_next;
 	refcount_t registration;
 	struct completion unregistered;
-	struct kvm *kvm;
 };
 
 /**
@@ -207,6 +204,9 @@ int vfio_dma_rw(struct vfio_device *vdev, dma_addr_t iova, void *data,
 		size_t len, bool write);
 
 struct iommu_group *vfio_file_iommu_group(struct file *file);
+bool vfio_file_is_valid(struct file *file);
+bool vfio_file_enforced_coherent(struct file *file);
+void vfio_file_set_kvm(struct file *file, struct kvm *kvm);
 bool vfio_file_is_group(struct file *file);
 bool vfio_file_has_dev(struct file *file, struct vfio_device *vdev);
 
