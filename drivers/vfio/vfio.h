@@ -140,7 +140,7 @@ struct vfio_group {
 	struct iommu_group *iommu_group;
 	enum vfio_group_kind kind;
 	refcount_t drivers;
-	struct mutex lock;
+	struct mutex lock;		/* group->lock, see the lock order */
 	struct list_head devices;
 	struct file *opened;
 	struct vfio_container *container;

@@ -139,15 +139,18 @@ int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
 	struct eventfd_ctx *ctx;
 	struct virqfd *virqfd;
 	__poll_t events;
-	CLASS(fd, f)(fd);
+	struct fd f;
 	int ret;
 
+	f = fdget(fd);
 	if (fd_empty(f))
 		return -EBADF;
 
 	virqfd = kzalloc(sizeof(*virqfd), GFP_KERNEL_ACCOUNT);
-	if (!virqfd)
-		return -ENOMEM;
+	if (!virqfd) {
+		ret = -ENOMEM;
+		goto err_fdput;
+	}
 	virqfd->opaque = opaque;
 	virqfd->data = data;
 	virqfd->handler = handler;
@@ -181,12 +184,15 @@ int vfio_virqfd_enable(void *opaque, int (*handler)(void *, void *),
 		if (!handler || handler(opaque, data))
 			schedule_work(&virqfd->run_thread);
 	}
+	fdput(f);
 	return 0;
 
 err_put:
 	eventfd_ctx_put(ctx);
 err_free:
 	kfree(virqfd);
+err_fdput:
+	fdput(f);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_virqfd_enable);

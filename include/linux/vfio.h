@@ -41,7 +41,7 @@ struct vfio_group;
  */
 struct vfio_device_set {
 	void *set_id;
-	struct mutex lock;
+	struct mutex lock;	/* dev_set->lock, see @lock above */
 	struct list_head device_list;
 	unsigned int device_count;
 };
@@ -161,19 +161,17 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
 
 /**
  * vfio_alloc_device - allocate a driver structure with an embedded vfio_device
- * @dev_struct: the driver's structure type
+ * @type: the driver's structure type, without "struct"
  * @member: name of the struct vfio_device member; it must come first
  * @dev: the device being offered
  * @ops: the driver's callbacks; ops->init runs before this returns
  *
  * Return: the new structure or an ERR_PTR(); undo with vfio_put_device().
  */
-#define vfio_alloc_device(dev_struct, member, dev, ops)			\
-({									\
-	static_assert(offsetof(struct dev_struct, member) == 0);	\
-	(struct dev_struct *)_vfio_alloc_device(sizeof(struct dev_struct), \
-						(dev), (ops));		\
-})
+#define vfio_alloc_device(type, member, dev, ops)			\
+	((struct type *)_vfio_alloc_device(sizeof(struct type) +	\
+		BUILD_BUG_ON_ZERO(offsetof(struct type, member)),	\
+		(dev), (ops)))
 
 /**
  * vfio_put_device - drop a reference from vfio_alloc_device()
