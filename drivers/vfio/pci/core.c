@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci-core: lifetime of a PCI device offered through VFIO, its open
+ * and close, and the device ioctls.  Config space virtualization lives in
+ * config.c, BAR and ROM access in rdwr.c, interrupts in intrs.c.
+ *
+ * Lifetimes: the structure is allocated by the bus driver with
+ * vfio_alloc_device() (ops->init is vfio_pci_core_init_dev()) and freed by
+ * the last vfio_put_device() (ops->release is vfio_pci_core_release_dev()).
+ * Between vfio_pci_core_register_device() and
+ * vfio_pci_core_unregister_device() userspace can open it; everything set
+ * up for a user (enabled device, saved config, BAR mappings, eventfds,
+ * virtual config) lives from the first open_device() to the matching
+ * close_device(), which the VFIO core serializes under dev_set->lock.
+ *
+ * Lock order, outermost first, for the whole of vfio-pci-core:
+ *
+ *   dev_set->lock            VFIO core; held around open/close_device()
+ *     core->igate            interrupt setup, teardown and delivery
+ *       core->memory_lock    rwsem over the device's memory decode: read
+ *                            for BAR/ROM access, write to change decode
+ *                            (COMMAND writes) or to reset the device
+ *         pci device lock    only ever try-locked, by function resets
+ *
+ *   core->bar_lock and vf_token->lock nest inside nothing and contain
+ *   nothing.
+ *
+ * A fault on a BAR mapping (mmap.c) takes memory_lock for reading under
+ * the faulting mm's mmap_lock, and zapping mappings with memory_lock held
+ * for writing takes the inode's i_mmap_rwsem: so mmap_lock comes before
+ * memory_lock, and i_mmap_rwsem after it.  User memory is therefore never
+ * touched with igate or memory_lock held (a copy could fault on this very
+ * device and deadlock against a waiting writer): every path bounces
+ * through a kernel buffer.
+ */
+
+#include <linux/eventfd.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/uuid.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+
+#include "private.h"
+
+static struct vfio_pci_core_device *to_core(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vfio_pci_core_device, vdev);
+}
+
+static bool vfio_pci_reset_works(struct vfio_pci_core_device *core)
+{
+	/* The PCI core lists the usable reset methods, best first. */
+	return core->pdev->reset_methods[0] != 0;
+}
+
+/* Re-read the COMMAND register after anything may have changed it. */
+void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core)
+{
+	u16 cmd;
+
+	lockdep_assert_held_write(&core->memory_lock);
+	if (pci_read_config_word(core->pdev, PCI_COMMAND, &cmd))
+		cmd = 0;
+	core->cmd = cmd;
+}
+
+/**
+ * vfio_pci_core_init_dev - set up the PCI part of a new device
+ * @vdev: the device vfio_alloc_device() is creating; its ->dev must be the
+ *        pci_dev's struct device
+ *
+ * Meant to be ops->init, or called from a variant driver's init before
+ * anything of its own.  Undo with vfio_pci_core_release_dev(), which the
+ * core calls as ops->release after the last vfio_put_device().
+ *
+ * Return: 0 or a negative errno.
+ */
+int vfio_pci_core_init_dev(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core = to_core(vdev);
+
+	core->pdev = to_pci_dev(vdev->dev);
+	core->msix_bar = -1;
+	mutex_init(&core->igate);
+	mutex_init(&core->bar_lock);
+	init_rwsem(&core->memory_lock);
+
+	if (core->pdev->is_physfn) {
+		core->vf_token = kzalloc(sizeof(*core->vf_token), GFP_KERNEL);
+		if (!core->vf_token)
+			goto err_locks;
+		mutex_init(&core->vf_token->lock);
+		uuid_gen(&core->vf_token->uuid);
+	}
+	return 0;
+
+err_locks:
+	mutex_destroy(&core->bar_lock);
+	mutex_destroy(&core->igate);
+	return -ENOMEM;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_init_dev);
+
+/**
+ * vfio_pci_core_release_dev - undo vfio_pci_core_init_dev()
+ * @vdev: the device
+ *
+ * Meant to be ops->release, or called last from a variant driver's
+ * release.  The core frees the memory after ops->release returns.
+ */
+void vfio_pci_core_release_dev(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core = to_core(vdev);
+
+	if (core->vf_token) {
+		WARN_ON(core->vf_token->users);
+		mutex_destroy(&core->vf_token->lock);
+		kfree(core->vf_token);
+	}
+	mutex_destroy(&core->bar_lock);
+	mutex_destroy(&core->igate);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);
+
+/*
+ * Devices that a reset of this one also resets must be opened and closed
+ * under one lock: key the device set by the narrowest reset that works,
+ * the slot, else the bus, else the device alone.
+ */
+static void *vfio_pci_reset_domain(struct vfio_pci_core_device *core)
+{
+	struct pci_dev *pdev = core->pdev;
+
+	if (!pci_probe_reset_slot(pdev->slot))
+		return pdev->slot;
+	if (!pci_probe_reset_bus(pdev->bus))
+		return pdev->bus;
+	return core;
+}
+
+/**
+ * vfio_pci_core_register_device - offer a PCI device to userspace
+ * @core: a device from vfio_alloc_device() whose ops->init ran
+ *        vfio_pci_core_init_dev(); @core->opts filled in
+ *
+ * Called from the bus driver's PCI probe.  Only endpoints with a normal
+ * config header are accepted.  Sets the pci_dev's driver data to @core.
+ * Undo with vfio_pci_core_unregister_device().
+ *
+ * Return: 0 or a negative errno; on failure the caller still owns @core
+ * and drops it with vfio_put_device().
+ */
+int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
+{
+	struct pci_dev *pdev = core->pdev;
+	int ret;
+
+	/* Bridges would hand the user control of everything behind them. */
+	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return -EINVAL;
+	if (WARN_ON(&pdev->dev != core->vdev.dev))
+		return -EINVAL;
+
+	ret = vfio_assign_device_set(&core->vdev, vfio_pci_reset_domain(core));
+	if (ret)
+		return ret;
+
+	dev_set_drvdata(&pdev->dev, core);
+	ret = vfio_register_group_dev(&core->vdev);
+	if (ret)
+		goto err_drvdata;
+	return 0;
+
+err_drvdata:
+	dev_set_drvdata(&pdev->dev, NULL);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_register_device);
+
+/**
+ * vfio_pci_core_unregister_device - undo vfio_pci_core_register_device()
+ * @core: the device
+ *
+ * Called from the bus driver's PCI remove.  Waits until userspace has
+ * closed every file descriptor of the device, asking it to through
+ * ops->request; cannot fail.  The caller drops @core with
+ * vfio_put_device() afterwards.
+ */
+void vfio_pci_core_unregister_device(struct vfio_pci_core_device *core)
+{
+	vfio_unregister_group_dev(&core->vdev);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);
+
+/**
+ * vfio_pci_core_enable - prepare the device for a new user
+ * @core: the device
+ *
+ * Powers the device up, enables it, saves its config space for
+ * vfio_pci_core_disable() to restore, resets it when a function reset is
+ * available and leaves bus mastering off: the user turns it on through the
+ * config region once it has set up DMA.  Called with dev_set->lock held,
+ * from ops->open_device.  Undo with vfio_pci_core_disable().
+ *
+ * Return: 0 or a negative errno, with nothing left to undo.
+ */
+int vfio_pci_core_enable(struct vfio_pci_core_device *core)
+{
+	struct pci_dev *pdev = core->pdev;
+	int ret;
+
+	lockdep_assert_held(&core->vdev.dev_set->lock);
+
+	ret = pci_set_power_state(pdev, PCI_D0);
+	if (ret)
+		pci_warn(pdev, "vfio: cannot power up: %d\n", ret);
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		return ret;
+
+	/* The state to go back to when the user is done. */
+	pci_save_state(pdev);
+	core->saved_state = pci_store_saved_state(pdev);
+	if (!core->saved_state)
+		pci_warn(pdev, "vfio: cannot save config space, it will not be restored\n");
+
+	/* Whatever the last user or the host left in the device goes. */
+	if (vfio_pci_reset_works(core)) {
+		ret = pci_try_reset_function(pdev);
+		if (ret)
+			pci_dbg(pdev, "vfio: no reset on open: %d\n", ret);
+	}
+	pci_clear_master(pdev);
+
+	ret = vfio_pci_cfg_init(core);
+	if (ret)
+		goto err_disable;
+
+	down_write(&core->memory_lock);
+	vfio_pci_cmd_refresh(core);
+	up_write(&core->memory_lock);
+	return 0;
+
+err_disable:
+	pci_disable_device(pdev);
+	if (core->saved_state) {
+		pci_load_and_free_saved_state(pdev, &core->saved_state);
+		pci_restore_state(pdev);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_enable);
+
+/**
+ * vfio_pci_core_finish_enable - the last step of opening the device
+ * @core: the device, enabled by vfio_pci_core_enable()
+ *
+ * A variant driver that does its own setup between vfio_pci_core_enable()
+ * and this calls it last in its ops->open_device; it cannot fail and is
+ * undone by vfio_pci_core_disable().
+ */
+void vfio_pci_core_finish_enable(struct vfio_pci_core_device *core)
+{
+	lockdep_assert_held(&core->vdev.dev_set->lock);
+	/*
+	 * Nothing yet: the SR-IOV VF token accounting and the power state
+	 * tracking of the full driver hook in here.
+	 */
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_finish_enable);
+
+/**
+ * vfio_pci_core_disable - give the device back after its user is gone
+ * @core: the device
+ *
+ * Tears down interrupts and BAR mappings, disables the device, resets it
+ * if it can and restores the config space saved by vfio_pci_core_enable().
+ * Called with dev_set->lock held, from ops->close_device; cannot fail.
+ */
+void vfio_pci_core_disable(struct vfio_pci_core_device *core)
+{
+	struct pci_dev *pdev = core->pdev;
+
+	lockdep_assert_held(&core->vdev.dev_set->lock);
+
+	vfio_pci_irq_release_all(core);
+	vfio_pci_bar_unmap_all(core);
+	vfio_pci_cfg_exit(core);
+
+	pci_clear_master(pdev);
+	pci_disable_device(pdev);
+
+	/*
+	 * Load the saved state first: the reset below must not save the
+	 * user's config over it.  The PCI device lock is only tried: remove()
+	 * holds it while it waits for this very close.
+	 */
+	if (core->saved_state &&
+	    pci_load_and_free_saved_state(pdev, &core->saved_state))
+		pci_warn(pdev, "vfio: cannot reload saved config space\n");
+
+	if (vfio_pci_reset_works(core) && pci_dev_trylock(pdev)) {
+		if (__pci_reset_function_locked(pdev))
+			pci_dbg(pdev, "vfio: no reset on close\n");
+		pci_dev_unlock(pdev);
+	}
+	pci_restore_state(pdev);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_disable);
+
+/**
+ * vfio_pci_core_open_device - ops->open_device for a plain PCI device
+ * @vdev: the device
+ *
+ * Called by the VFIO core with dev_set->lock held when the first file
+ * descriptor of the device is opened.  Undone by
+ * vfio_pci_core_close_device().
+ *
+ * Return: 0 or a negative errno.
+ */
+int vfio_pci_core_open_device(struct vfio_device *vdev)
+{
+	struct vfio_pci_core_device *core = to_core(vdev);
+	int ret;
+
+	ret = vfio_pci_core_enable(core);
+	if (ret)
+		return ret;
+	vfio_pci_core_finish_enable(core);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_open_device);
+
+/**
+ * vfio_pci_core_close_device - ops->close_device for a plain PCI device
+ * @vdev: the device
+ *
+ * Called by the VFIO core with dev_set->lock held when the last file
+ * descriptor of the device is closed; cannot fail.
+ */
+void vfio_pci_core_close_device(struct vfio_device *vdev)
+{
+	vfio_pci_core_disable(to_core(vdev));
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_close_device);
+
+static int vfio_pci_ioctl_get_info(struct vfio_pci_core_device *core,
+				   struct vfio_device_info __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	info.flags = VFIO_DEVICE_FLAGS_PCI;
+	if (vfio_pci_reset_works(core))
+		info.flags |= VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+/* Fill in size and flags of one of the fixed regions. */
+static void vfio_pci_region_describe(struct vfio_pci_core_device *core,
+				     struct vfio_region_info *info)
+{
+	struct pci_dev *pdev = core->pdev;
+	unsigned int index = info->index;
+
+	info->size = 0;
+	info->flags = 0;
+
+	switch (index) {
+	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
+		if (!vfio_pci_bar_present(core, index))
+			break;
+		info->size = pci_resource_len(pdev, index);
+		info->flags = VFIO_REGION_INFO_FLAG_READ |
+			      VFIO_REGION_INFO_FLAG_WRITE;
+		if (vfio_pci_mmap_ok(core, index))
+			info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		break;
+	case VFIO_PCI_ROM_REGION_INDEX:
+		info->size = pci_resource_len(pdev, PCI_ROM_RESOURCE);
+		if (info->size)
+			info->flags = VFIO_REGION_INFO_FLAG_READ;
+		break;
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		info->size = pdev->cfg_size;
+		info->flags = VFIO_REGION_INFO_FLAG_READ |
+			      VFIO_REGION_INFO_FLAG_WRITE;
+		break;
+	case VFIO_PCI_VGA_REGION_INDEX:
+		/* The legacy VGA ranges are not offered yet. */
+		break;
+	}
+}
+
+/*
+ * Capabilities of a region.  The BAR holding the MSI-X table says that it
+ * may be mapped whole, table included: with interrupt remapping, which
+ * type1 insists on unless told otherwise, writing the table directly
+ * cannot reach anything the user does not already own.
+ */
+static int vfio_pci_region_caps(struct vfio_pci_core_device *core,
+				struct vfio_region_info *info,
+				struct vfio_info_cap *caps)
+{
+	struct vfio_info_cap_header *hdr;
+
+	if (info->flags & VFIO_REGION_INFO_FLAG_MMAP &&
+	    info->index == core->msix_bar) {
+		hdr = vfio_info_cap_add(caps, sizeof(*hdr),
+					VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 1);
+		if (IS_ERR(hdr))
+			return PTR_ERR(hdr);
+	}
+	return 0;
+}
+
+static int vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *core,
+					  struct vfio_region_info __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_info_cap caps = { };
+	struct vfio_region_info info;
+	int ret;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	if (info.index >= VFIO_PCI_NUM_REGIONS)
+		return -EINVAL;
+
+	info.offset = vfio_pci_region_offset(info.index);
+	info.cap_offset = 0;
+	vfio_pci_region_describe(core, &info);
+
+	ret = vfio_pci_region_caps(core, &info, &caps);
+	if (ret)
+		goto out_free;
+
+	if (caps.size) {
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			/* Tell the user how much room the chain needs. */
+			info.argsz = sizeof(info) + caps.size;
+		} else {
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user((void __user *)uarg + sizeof(info),
+					 caps.buf, caps.size)) {
+				ret = -EFAULT;
+				goto out_free;
+			}
+			info.cap_offset = sizeof(info);
+		}
+	}
+
+	if (copy_to_user(uarg, &info, minsz))
+		ret = -EFAULT;
+out_free:
+	kfree(caps.buf);
+	return ret;
+}
+
+static int vfio_pci_ioctl_get_irq_info(struct vfio_pci_core_device *core,
+				       struct vfio_irq_info __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	if (info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+
+	info.flags = vfio_pci_irq_flags(core, info.index);
+	info.count = vfio_pci_irq_count(core, info.index);
+
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+static int vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *core,
+				   struct vfio_irq_set __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_irq_set, count);
+	struct vfio_irq_set hdr;
+	size_t data_size = 0;
+	unsigned int max = 0;
+	void *data = NULL;
+	int ret;
+
+	if (copy_from_user(&hdr, uarg, minsz))
+		return -EFAULT;
+
+	if (hdr.index < VFIO_PCI_NUM_IRQS)
+		max = vfio_pci_irq_count(core, hdr.index);
+	ret = vfio_set_irqs_validate_and_prepare(&hdr, max, VFIO_PCI_NUM_IRQS,
+						 &data_size);
+	if (ret)
+		return ret;
+
+	if (data_size) {
+		data = memdup_user(&uarg->data, data_size);
+		if (IS_ERR(data))
+			return PTR_ERR(data);
+	}
+
+	mutex_lock(&core->igate);
+	ret = vfio_pci_irq_set(core, &hdr, data);
+	mutex_unlock(&core->igate);
+
+	kfree(data);
+	return ret;
+}
+
+static int vfio_pci_ioctl_reset(struct vfio_pci_core_device *core)
+{
+	int ret;
+
+	if (!vfio_pci_reset_works(core))
+		return -EINVAL;
+
+	/*
+	 * A reset turns memory decode off for a while: no BAR access may
+	 * run across it.  pci_try_reset_function() saves and restores the
+	 * config space around the reset, so COMMAND and the BARs survive.
+	 */
+	down_write(&core->memory_lock);
+	vfio_pci_mmap_zap(core);
+	ret = pci_try_reset_function(core->pdev);
+	vfio_pci_cmd_refresh(core);
+	up_write(&core->memory_lock);
+	return ret;
+}
+
+/**
+ * vfio_pci_core_ioctl - ops->ioctl: the device ioctls of a PCI device
+ * @vdev: the device
+ * @cmd: the ioctl
+ * @arg: its argument, a user pointer for all of them but VFIO_DEVICE_RESET
+ *
+ * A variant driver handles its own ioctls and passes the rest here.
+ *
+ * Return: 0, a positive value defined by the ioctl, or a negative errno;
+ * -ENOTTY for an ioctl not known here.
+ */
+long vfio_pci_core_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct vfio_pci_core_device *core = to_core(vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return vfio_pci_ioctl_get_info(core, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vfio_pci_ioctl_get_region_info(core, uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return vfio_pci_ioctl_get_irq_info(core, uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return vfio_pci_ioctl_set_irqs(core, uarg);
+	case VFIO_DEVICE_RESET:
+		return vfio_pci_ioctl_reset(core);
+	default:
+		return -ENOTTY;
+	}
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_ioctl);
+
+static ssize_t vfio_pci_rw(struct vfio_pci_core_device *core,
+			   char __user *buf, size_t count, loff_t *ppos,
+			   bool write)
+{
+	u64 index = vfio_pci_offset_index(*ppos);
+	u64 pos = vfio_pci_offset_in_region(*ppos);
+	ssize_t done;
+
+	if (!count)
+		return 0;
+
+	switch (index) {
+	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
+		done = vfio_pci_bar_rw(core, index, buf, count, pos, write);
+		break;
+	case VFIO_PCI_ROM_REGION_INDEX:
+		if (write)
+			return -EINVAL;
+		done = vfio_pci_rom_read(core, buf, count, pos);
+		break;
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		done = vfio_pci_cfg_rw(core, buf, count, pos, write);
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	if (done > 0)
+		*ppos += done;
+	return done;
+}
+
+/**
+ * vfio_pci_core_read - ops->read: read(2) on the device file
+ * @vdev: the device
+ * @buf: user buffer
+ * @count: bytes wanted
+ * @ppos: file position, which selects the region (see
+ *        vfio_pci_region_offset()); advanced by the bytes read
+ *
+ * Return: bytes read, possibly short at the end of a region, or a
+ * negative errno; -EIO for a BAR whose memory decode is off.
+ */
+ssize_t vfio_pci_core_read(struct vfio_device *vdev, char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	return vfio_pci_rw(to_core(vdev), buf, count, ppos, false);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_read);
+
+/**
+ * vfio_pci_core_write - ops->write: write(2) on the device file
+ * @vdev: the device
+ * @buf: user buffer
+ * @count: bytes to write
+ * @ppos: file position, which selects the region; advanced by the bytes
+ *        written
+ *
+ * Config space writes go through the virtualization in config.c: writes to
+ * read-only or virtualized registers are absorbed and still count as
+ * written.
+ *
+ * Return: bytes written or a negative errno.
+ */
+ssize_t vfio_pci_core_write(struct vfio_device *vdev, const char __user *buf,
+			    size_t count, loff_t *ppos)
+{
+	/* One path for both directions; a write never stores into @buf. */
+	return vfio_pci_rw(to_core(vdev), (char __user *)buf, count, ppos,
+			   true);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_write);
+
+/**
+ * vfio_pci_core_mmap - ops->mmap: map a BAR into userspace
+ * @vdev: the device
+ * @vma: the new mapping, MAP_SHARED, at the file offset of a region whose
+ *       info has VFIO_REGION_INFO_FLAG_MMAP
+ *
+ * Pages appear on first touch while memory decode is on; turning decode
+ * off or resetting the device removes them until it is back, and touching
+ * them meanwhile raises SIGBUS.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vfio_pci_core_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	return vfio_pci_mmap(to_core(vdev), vma);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_mmap);
+
+/**
+ * vfio_pci_core_request - ops->request: ask the user to release the device
+ * @vdev: the device
+ * @count: how many times the user was asked already
+ *
+ * Signals the eventfd the user set for VFIO_PCI_REQ_IRQ_INDEX; without one
+ * the host can only log that it is waiting.  Called by the VFIO core with
+ * no lock held, repeatedly until the device is closed.
+ */
+void vfio_pci_core_request(struct vfio_device *vdev, unsigned int count)
+{
+	vfio_pci_irq_request(to_core(vdev), count);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_request);
+
+/*
+ * The VF token rules that hold until SR-IOV can be enabled on a device we
+ * own: a PF without VF users may set its token, a VF can only have a PF
+ * that is not ours (so must not be given a token), anything else that
+ * names a token is a mistake.
+ */
+static int vfio_pci_vf_token_check(struct vfio_pci_core_device *core,
+				   const uuid_t *uuid)
+{
+	struct vfio_pci_vf_token *token = core->vf_token;
+	int ret = 0;
+
+	if (!token)
+		return uuid ? -EINVAL : 0;
+
+	mutex_lock(&token->lock);
+	if (token->users) {
+		if (!uuid || !uuid_equal(uuid, &token->uuid))
+			ret = -EACCES;
+	} else if (uuid) {
+		uuid_copy(&token->uuid, uuid);
+	}
+	mutex_unlock(&token->lock);
+	return ret;
+}
+
+#define VFIO_PCI_OPT_VF_TOKEN	"vf_token="
+
+/* Parse the space-separated options after the device name. */
+static int vfio_pci_parse_opts(const char *opts, uuid_t *uuid, bool *has_uuid)
+{
+	size_t klen = strlen(VFIO_PCI_OPT_VF_TOKEN);
+	char str[UUID_STRING_LEN + 1];
+	const char *end;
+
+	*has_uuid = false;
+	for (opts = skip_spaces(opts); *opts; opts = skip_spaces(end)) {
+		end = strchrnul(opts, ' ');
+		if (end - opts != klen + UUID_STRING_LEN ||
+		    strncmp(opts, VFIO_PCI_OPT_VF_TOKEN, klen))
+			return -EINVAL;
+		if (*has_uuid)
+			return -EINVAL;
+
+		memcpy(str, opts + klen, UUID_STRING_LEN);
+		str[UUID_STRING_LEN] = '\0';
+		if (uuid_parse(str, uuid))
+			return -EINVAL;
+		*has_uuid = true;
+	}
+	return 0;
+}
+
+/**
+ * vfio_pci_core_match - ops->match: does a device name string mean us?
+ * @vdev: the device
+ * @buf: the string given to VFIO_GROUP_GET_DEVICE_FD: the PCI name
+ *       ("0000:00:04.0"), optionally followed by space-separated options,
+ *       of which only "vf_token=<uuid>" exists, at most once
+ *
+ * Return: 1 if @buf names this device with acceptable options, 0 if it
+ * names another device, -EINVAL for unknown, duplicated or malformed
+ * options or a VF token where none belongs, -EACCES for a missing or
+ * wrong VF token where one is required.
+ */
+int vfio_pci_core_match(struct vfio_device *vdev, char *buf)
+{
+	struct vfio_pci_core_device *core = to_core(vdev);
+	const char *name = pci_name(core->pdev);
+	size_t len = strlen(name);
+	bool has_uuid;
+	uuid_t uuid;
+	int ret;
+
+	if (strncmp(buf, name, len) || (buf[len] && buf[len] != ' '))
+		return 0;
+
+	ret = vfio_pci_parse_opts(buf + len, &uuid, &has_uuid);
+	if (!ret)
+		ret = vfio_pci_vf_token_check(core, has_uuid ? &uuid : NULL);
+	return ret ? ret : 1;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_match);
+
+static int vfio_pci_feature_vf_token(struct vfio_pci_core_device *core,
+				     u32 flags, void __user *arg, size_t argsz)
+{
+	struct vfio_pci_vf_token *token = core->vf_token;
+	uuid_t new_token;
+	int go;
+
+	if (!token)
+		return -ENOTTY;
+
+	go = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET,
+				sizeof(new_token));
+	if (go <= 0)
+		return go;
+	if (copy_from_user(&new_token, arg, sizeof(new_token)))
+		return -EFAULT;
+
+	/* The PF's user proved itself when it opened the PF. */
+	mutex_lock(&token->lock);
+	token->uuid = new_token;
+	mutex_unlock(&token->lock);
+	return 0;
+}
+
+/**
+ * vfio_pci_core_device_feature - ops->device_feature for a PCI device
+ * @vdev: the device
+ * @flags: the user's flags, feature number included
+ * @arg: the feature data
+ * @argsz: size of the feature data
+ *
+ * Handles VFIO_DEVICE_FEATURE_PCI_VF_TOKEN (set only, PFs only).
+ *
+ * Return: 0, a negative errno, or -ENOTTY for a feature not offered.
+ */
+int vfio_pci_core_device_feature(struct vfio_device *vdev, u32 flags,
+				 void __user *arg, size_t argsz)
+{
+	struct vfio_pci_core_device *core = to_core(vdev);
+
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
+		return vfio_pci_feature_vf_token(core, flags, arg, argsz);
+	default:
+		return -ENOTTY;
+	}
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_device_feature);
+
+/**
+ * vfio_pci_core_aer_err_detected - pci_error_handlers.error_detected
+ * @pdev: the device, bound to a driver built on vfio-pci-core
+ * @state: the channel state
+ *
+ * Relays the error to the user through the eventfd set for
+ * VFIO_PCI_ERR_IRQ_INDEX, if any.
+ *
+ * Return: PCI_ERS_RESULT_CAN_RECOVER: recovery is the user's business.
+ */
+pci_ers_result_t vfio_pci_core_aer_err_detected(struct pci_dev *pdev,
+						pci_channel_state_t state)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+
+	if (core)
+		vfio_pci_irq_error(core);
+	return PCI_ERS_RESULT_CAN_RECOVER;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_aer_err_detected);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO PCI core: PCI device access for VFIO bus drivers");

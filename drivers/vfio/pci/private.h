@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Interfaces between the files of vfio-pci-core.  Nothing here is seen by
+ * bus drivers; see include/linux/vfio_pci_core.h for what they use, and
+ * the top of core.c for the lock order.
+ *
+ * One prefix per file: vfio_pci_cfg_*() virtualizes config space
+ * (config.c), vfio_pci_bar_*() and vfio_pci_rom_*() reach the BARs and
+ * the option ROM (rdwr.c), vfio_pci_irq_*() is interrupt delivery to
+ * userspace (intrs.c).
+ */
+#ifndef __VFIO_PCI_PRIVATE_H
+#define __VFIO_PCI_PRIVATE_H
+
+#include <linux/uuid.h>
+#include <linux/vfio_pci_core.h>
+
+/**
+ * struct vfio_pci_vf_token - the secret a PF shares with users of its VFs
+ * @lock: protects @uuid and @users
+ * @uuid: the current token; random until the PF's user sets it, and never
+ *        shown to anyone
+ * @users: how many of this PF's VFs are open through vfio-pci
+ */
+struct vfio_pci_vf_token {
+	struct mutex lock;	/* protects uuid and users */
+	uuid_t uuid;
+	int users;
+};
+
+/* The memory-decode state BAR access depends on; caller holds memory_lock. */
+static inline bool vfio_pci_memory_enabled(struct vfio_pci_core_device *core)
+{
+	lockdep_assert_held(&core->memory_lock);
+	/* A VF has no memory enable of its own: its PF's SR-IOV control has. */
+	return core->pdev->no_command_memory || (core->cmd & PCI_COMMAND_MEMORY);
+}
+
+void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core);
+
+/* config.c */
+int vfio_pci_cfg_init(struct vfio_pci_core_device *core);
+void vfio_pci_cfg_exit(struct vfio_pci_core_device *core);
+ssize_t vfio_pci_cfg_rw(struct vfio_pci_core_device *core, char __user *buf,
+			size_t count, loff_t pos, bool write);
+
+/* rdwr.c */
+bool vfio_pci_bar_present(struct vfio_pci_core_device *core, int bar);
+int vfio_pci_bar_claim(struct vfio_pci_core_device *core, int bar);
+ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *core, int bar,
+			char __user *buf, size_t count, loff_t pos, bool write);
+void vfio_pci_bar_unmap_all(struct vfio_pci_core_device *core);
+ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *core, char __user *buf,
+			  size_t count, loff_t pos);
+
+/* mmap.c */
+#ifdef CONFIG_VFIO_PCI_MMAP
+bool vfio_pci_mmap_ok(struct vfio_pci_core_device *core, int bar);
+void vfio_pci_mmap_zap(struct vfio_pci_core_device *core);
+int vfio_pci_mmap(struct vfio_pci_core_device *core,
+		  struct vm_area_struct *vma);
+#else
+static inline bool vfio_pci_mmap_ok(struct vfio_pci_core_device *core,
+				    int bar)
+{
+	return false;
+}
+
+static inline void vfio_pci_mmap_zap(struct vfio_pci_core_device *core)
+{
+}
+
+static inline int vfio_pci_mmap(struct vfio_pci_core_device *core,
+				struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+#endif
+
+/* intrs.c */
+int vfio_pci_irq_count(struct vfio_pci_core_device *core, unsigned int index);
+int vfio_pci_irq_flags(struct vfio_pci_core_device *core, unsigned int index);
+int vfio_pci_irq_set(struct vfio_pci_core_device *core,
+		     struct vfio_irq_set *hdr, void *data);
+void vfio_pci_irq_release_all(struct vfio_pci_core_device *core);
+void vfio_pci_irq_request(struct vfio_pci_core_device *core,
+			  unsigned int count);
+void vfio_pci_irq_error(struct vfio_pci_core_device *core);
+
+#endif /* __VFIO_PCI_PRIVATE_H */
