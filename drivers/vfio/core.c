@@ -666,8 +666,10 @@ EXPORT_SYMBOL_GPL(vfio_info_add_capability);
  * @max_irq_type: number of IRQ indexes of the device
  * @data_size: returns how many bytes of data follow the header
  *
- * Checks the flags (exactly one data type and one action), the index and
- * the start/count range, and that argsz covers the data.
+ * Checks the flags (known bits, exactly one data type), the index and the
+ * start/count range, and that argsz covers the data.  Which actions an
+ * index supports is the driver's business: it answers -ENOTTY for an
+ * action, or a combination of actions, it does not have.
  *
  * Return: 0 or -EINVAL.
  */
@@ -683,8 +685,7 @@ int vfio_set_irqs_validate_and_prepare(struct vfio_irq_set *hdr,
 
 	if (hdr->argsz < minsz || hdr->flags & ~known)
 		return -EINVAL;
-	if (hweight32(hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) != 1 ||
-	    hweight32(hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) != 1)
+	if (hweight32(hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK) != 1)
 		return -EINVAL;
 	if (hdr->index >= max_irq_type)
 		return -EINVAL;

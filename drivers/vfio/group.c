@@ -302,11 +302,14 @@ static int vfio_group_attach(struct vfio_group *group,
 
 	lockdep_assert_held(&group->lock);
 
-	/* Fails with -EBUSY while a kernel driver uses a device of the group. */
+	/*
+	 * The caller checked viability, but a kernel driver may have bound
+	 * since; the claim is what makes the answer stick.
+	 */
 	if (group->kind == VFIO_GROUP_PHYS) {
 		ret = iommu_group_claim_dma_owner(group->iommu_group, group);
 		if (ret)
-			return ret;
+			return -EPERM;
 	}
 
 	ret = vfio_container_attach_group(container, group);
@@ -365,7 +368,7 @@ static int vfio_group_ioctl_set_container(struct vfio_group *group,
 	if (!cfile)
 		return -EBADF;
 	if (!vfio_file_is_container(cfile)) {
-		ret = -EINVAL;
+		ret = -EBADFD;
 		goto out_fput;
 	}
 
@@ -374,7 +377,7 @@ static int vfio_group_ioctl_set_container(struct vfio_group *group,
 		ret = -ENODEV;
 	else if (group->container)
 		ret = -EINVAL;
-	else if (vfio_group_needs_rawio(group))
+	else if (vfio_group_needs_rawio(group) || !vfio_group_viable(group))
 		ret = -EPERM;
 	else
 		ret = vfio_group_attach(group, cfile->private_data);
@@ -433,14 +436,16 @@ static struct file *vfio_group_open_device(struct vfio_group *group,
 
 	if (group->dead)
 		return ERR_PTR(-ENODEV);
+
+	/* An unknown name is reported as such even before any setup. */
+	vdev = vfio_group_find_device(group, name);
+	if (IS_ERR(vdev))
+		return ERR_CAST(vdev);
+
 	if (!group->container || !vfio_container_has_backend(group->container))
 		return ERR_PTR(-EINVAL);
 	if (vfio_group_needs_rawio(group))
 		return ERR_PTR(-EPERM);
-
-	vdev = vfio_group_find_device(group, name);
-	if (IS_ERR(vdev))
-		return ERR_CAST(vdev);
 
 	ret = vfio_device_get_registration(vdev);
 	if (ret)
