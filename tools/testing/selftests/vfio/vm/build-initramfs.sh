@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-initramfs.sh: the test-bed guest's whole root file system, as one
+# uncompressed cpio (TCG decompresses slowly; 2 GiB of guest RAM holds it
+# easily).  Rebuilt from scratch every time: it takes a second or two and
+# nothing stale can survive.  Environment: KVER, TOP, B (from the Makefile),
+# VFIO_MODULES (ours needs build/modules to be complete).
+#
+#   /init, /tb/bin/tb            vm/init, vm/tb
+#   /tb/testbed.env              testbed.h's facts (vm/testbed-env.sh)
+#   /tb/tests/*, /tb/*.list      the static test programs and run lists
+#   /tb/modules/{ours,distro}/   the two vfio stacks, plain .ko
+#   /lib/modules/$KVER/          host drivers, the 9p share and irqbypass,
+#                                with their dependencies and a modules.dep
+#                                for busybox modprobe
+#
+# Modules are decompressed here: the distro ships .ko.xz and busybox insmod
+# does not hand the kernel compressed modules.
+set -euo pipefail
+: "${KVER:?}" "${TOP:?}" "${B:?}"
+VFIO_MODULES=${VFIO_MODULES:-ours}
+
+ST=$TOP/tools/testing/selftests/vfio
+TB=${TB_OUT:-$B/testbed}
+root=$TB/root
+kmods=/lib/modules/$KVER
+stack="vfio vfio_iommu_type1 vfio-pci-core vfio-pci"
+# TB_KERNEL (make check KERNEL=...): an in-tree kernel built by
+# intree/build-kernel.sh; its own modules replace the host's, its in-tree
+# build of our stack (TB_KERNEL/vfio) is "ours", and there is no distro set.
+TB_KERNEL=${TB_KERNEL:-}
+modbase=/
+ours_dir=$B/modules
+if [ -n "$TB_KERNEL" ]; then
+	[ -r "$TB_KERNEL/kernelrelease" ] || { echo "build-initramfs: no kernel in $TB_KERNEL (make kernel)" >&2; exit 1; }
+	KVER=$(cat "$TB_KERNEL/kernelrelease")
+	kmods=$TB_KERNEL/lib/modules/$KVER
+	modbase=$TB_KERNEL
+	ours_dir=$TB_KERNEL/vfio
+fi
+
+die() { echo "build-initramfs: $*" >&2; exit 1; }
+
+[ -d "$kmods" ] || die "no $kmods: install linux-image-$KVER (make deps)"
+readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter' &&
+	die "/bin/busybox is dynamic: the guest has no libc (install busybox-static)"
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,tb/bin,tb/tests,tb/modules/distro,"lib/modules/$KVER"}
+cp /bin/busybox "$root/bin/"
+install -m 755 "$ST/vm/init" "$root/init"
+install -m 755 "$ST/vm/tb" "$root/tb/bin/tb"
+"$ST/vm/testbed-env.sh" > "$root/tb/testbed.env"
+
+# Host-side kernel modules, each with what it depends on, in a tree of
+# their own.
+eval "$(grep '^TB_HOST_MODULES=' "$root/tb/testbed.env")"
+for m in $TB_HOST_MODULES 9pnet_virtio 9p irqbypass; do
+	modprobe -d "$modbase" -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | sort -u | while read -r ko; do
+	rel=${ko#"$kmods"/}
+	mkdir -p "$root/lib/modules/$KVER/$(dirname "$rel")"
+	case $ko in
+	*.xz) xz -dc "$ko" > "$root/lib/modules/$KVER/${rel%.xz}" ;;
+	*) cp "$ko" "$root/lib/modules/$KVER/$rel" ;;
+	esac
+done
+cp "$kmods"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$KVER/"
+depmod -b "$root" "$KVER"
+
+# The distro's vfio stack, kept out of modules.dep: the two stacks share
+# module names and only `tb load` decides which one is loaded.
+for m in $stack; do
+	[ -n "$TB_KERNEL" ] && break
+	ko=$(modinfo -k "$KVER" -n "$m") || die "the distro kernel has no $m"
+	case $ko in
+	*.xz) xz -dc "$ko" > "$root/tb/modules/distro/$m.ko" ;;
+	*) cp "$ko" "$root/tb/modules/distro/$m.ko" ;;
+	esac
+done
+
+# Ours, when built (always there for `make bench`, required for ours).
+if [ -d "$ours_dir" ] && ls "$ours_dir"/*.ko > /dev/null 2>&1; then
+	mkdir -p "$root/tb/modules/ours"
+	for ko in "$ours_dir"/*.ko; do
+		# As INSTALL_MOD_STRIP=1 would: kallsyms still names functions.
+		strip --strip-debug -o "$root/tb/modules/ours/${ko##*/}" "$ko"
+	done
+fi
+if [ "$VFIO_MODULES" = ours ]; then
+	for m in $stack; do
+		[ -e "$root/tb/modules/ours/$m.ko" ] ||
+			die "$ours_dir/$m.ko is missing (make modules, or make kernel)"
+	done
+fi
+
+# Test programs: the run lists written by the selftests Makefile, and the
+# binaries they name, stripped (the unstripped ones stay in
+# build/selftests for gdb).
+for l in tests noiommu bench extra; do
+	grep -v '^$' "$B/selftests/$l.list" > "$root/tb/$l.list" || true
+done
+sort -u "$root"/tb/{tests,noiommu,bench,extra}.list | while read -r p; do
+	[ -x "$B/selftests/$p" ] || die "build/selftests/$p was not built"
+	strip -o "$root/tb/tests/$p" "$B/selftests/$p"
+done
+
+out=$TB/initramfs.cpio
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc -R 0:0 --quiet) > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "initramfs: $(du -h "$out" | cut -f1) ($VFIO_MODULES modules," \
+	"$(wc -l < "$root/tb/tests.list") test programs)"

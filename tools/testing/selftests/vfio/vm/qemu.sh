@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# qemu.sh MODE PROFILE: boot the test-bed guest once.
+#   MODE     check | run | bench (results stream to OUT/results.log and,
+#            live, to stdout) | shell (interactive console on stdio)
+#   PROFILE  iommu (q35 + intel-iommu with interrupt remapping) | noiommu
+# Environment: KVER, B, VFIO_MODULES, T (check: programs to run),
+# TB_TIMEOUT (per program, s), TB_RUN_TIMEOUT (whole boot, s).
+# Writes $TB_OUT (build/testbed)/MODE-PROFILE/{console,results,qemu}.log.
+#
+# TCG, not KVM: nested KVM is present on these machines but does not boot a
+# guest.  With TCG, kernel-irqchip=split is only QEMU's way of accepting
+# intremap=on; caching-mode=on makes the vIOMMU see every map, which vfio
+# in the guest needs.  Devices sit at the addresses testbed.h defines.
+# QEMU options are comma lists, not array separators:
+# shellcheck disable=SC2054
+set -euo pipefail
+: "${KVER:?}" "${B:?}"
+mode=$1 profile=$2
+VFIO_MODULES=${VFIO_MODULES:-ours}
+TB_TIMEOUT=${TB_TIMEOUT:-300}
+TB_RUN_TIMEOUT=${TB_RUN_TIMEOUT:-2400}
+T=${T:-}
+
+here=$(cd "$(dirname "$0")" && pwd)
+TB=${TB_OUT:-$B/testbed}
+out=$TB/$mode-$profile
+share=$TB/share
+kernel=/boot/vmlinuz-$KVER
+# make check KERNEL=...: the in-tree kernel (intree/build-kernel.sh).
+[ -n "${TB_KERNEL:-}" ] && kernel=$TB_KERNEL/vmlinuz
+eval "$("$here/testbed-env.sh")"
+
+[ -r "$kernel" ] || { echo "qemu.sh: no $kernel (make deps)" >&2; exit 1; }
+mkdir -p "$out" "$share"
+rm -f "$out"/*.log
+
+# The ivshmem BAR's backing store, zeroed every boot; the guest sees the
+# same file as /host/ivshmem through 9p and can pread what reached the BAR.
+rm -f "$share/ivshmem"
+truncate -s 1M "$share/ivshmem"
+
+slot() { echo "${1#0000:00:}"; }
+
+cmdline="console=ttyS0,115200 panic=-1 log_buf_len=4M rdinit=/init"
+cmdline+=" tb.mode=$mode tb.modules=$VFIO_MODULES tb.profile=$profile"
+cmdline+=" tb.timeout=$TB_TIMEOUT"
+[ -n "$T" ] && cmdline+=" tb.only=$(echo "$T" | tr ' ' ,)"
+
+args=(
+	-accel tcg -machine q35,kernel-irqchip=split -m 2G -smp 2
+	-nodefaults -display none -no-reboot
+	-kernel "$kernel" -initrd "$TB/initramfs.cpio"
+)
+case $profile in
+iommu)
+	args+=(-device intel-iommu,intremap=on,caching-mode=on)
+	cmdline+=" intel_iommu=on"
+	;;
+noiommu) ;;
+*) echo "qemu.sh: unknown profile $profile" >&2; exit 2 ;;
+esac
+args+=(
+	-device "edu,addr=$(slot "$TB_EDU_BDF")"
+	-device "pci-testdev,addr=$(slot "$TB_TESTDEV_BDF")"
+	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$share/ivshmem,size=1M"
+	-device "ivshmem-plain,memdev=ivshmem,addr=$(slot "$TB_IVSHMEM_BDF")"
+	# SR-IOV: 2 VFs; the PF keeps 6 queue pairs, the VFs share 4 flexible
+	# queues and 2 flexible interrupts (QEMU 7.2's nvme constraints).
+	-device nvme-subsys,id=nvmesubsys0
+	-device "nvme,serial=tbnvme0,subsys=nvmesubsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=8,addr=$(slot "$TB_NVME_PF_BDF")"
+	# One slot, two functions, no ACS: one IOMMU group.  The e1000 has no
+	# network peer on purpose (QEMU warns about it in qemu.log).
+	-device "e1000,addr=$(slot "$TB_PAIR_E1000_BDF"),multifunction=on"
+	-device "pci-testdev,addr=$(slot "$TB_PAIR_TESTDEV_BDF")"
+	-fsdev "local,id=hostshare,path=$share,security_model=none"
+	-device "virtio-9p-pci,fsdev=hostshare,mount_tag=host,addr=$(slot "$TB_SHARE_BDF")"
+	-append "$cmdline"
+)
+
+if [ "$mode" = shell ]; then
+	echo "qemu.sh: guest console here; Ctrl-A X quits QEMU" >&2
+	exec qemu-system-x86_64 "${args[@]}" -serial mon:stdio \
+		-serial "file:$out/results.log"
+fi
+
+: > "$out/results.log"
+timeout -k 10 "$TB_RUN_TIMEOUT" qemu-system-x86_64 "${args[@]}" \
+	-serial "file:$out/console.log" -serial "file:$out/results.log" \
+	< /dev/null 2> "$out/qemu.log" &
+qpid=$!
+trap 'kill "$qpid" 2>/dev/null' INT TERM
+
+# Live view of the stream, markers made readable and the dmesg dump left
+# to dmesg.log; report.sh judges from the files, not from this.
+tail -n +1 -s 0.5 -F --pid="$qpid" "$out/results.log" 2>/dev/null | awk '
+	{ gsub(/\r/, "") }
+	/@@TB DMESG BEGIN/ { d = 1; next }
+	/@@TB DMESG END/ { d = 0; next }
+	d { next }
+	/@@TB BEGIN / { sub(/.*@@TB BEGIN /, ""); print "# ===== " $0; fflush(); next }
+	/@@TB END / { sub(/.*@@TB END /, ""); print "# ===== " $0; fflush(); next }
+	/@@TB CHECK / { sub(/.*@@TB CHECK /, ""); print "# tb check: " $0; fflush(); next }
+	/@@TB / { next }
+	{ print; fflush() }'
+
+rc=0
+wait "$qpid" || rc=$?
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	echo "qemu.sh: the guest ran past TB_RUN_TIMEOUT=${TB_RUN_TIMEOUT}s and was killed" >&2
+elif [ "$rc" -ne 0 ]; then
+	echo "qemu.sh: QEMU exited with $rc:" >&2
+	tail -n 20 "$out/qemu.log" >&2
+fi
+# The verdict is report.sh's; QEMU's own status only explains a cut-off run.
+exit 0
