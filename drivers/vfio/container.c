@@ -288,42 +288,42 @@ void vfio_container_unregister_device(struct vfio_device *vdev)
 	up_read(&container->lock);
 }
 
+/*
+ * The three below serve open emulated devices.  They run without
+ * container->lock: the backend calls a device's dma_unmap op with the lock
+ * held, and the device answers with vfio_unpin_pages().  The backend cannot
+ * change under an open device anyway: the device's group stays attached,
+ * so the backend stays set.
+ */
 int vfio_container_pin_pages(struct vfio_container *container,
 			     struct iommu_group *iommu_group, dma_addr_t iova,
 			     int npage, int prot, struct page **pages)
 {
-	int ret = -EINVAL;
+	const struct vfio_iommu_backend_ops *ops = container->backend;
 
-	down_read(&container->lock);
-	if (container->backend && container->backend->pin_pages)
-		ret = container->backend->pin_pages(container->backend_data,
-						    iommu_group, iova, npage,
-						    prot, pages);
-	up_read(&container->lock);
-	return ret;
+	if (!ops || !ops->pin_pages)
+		return -EINVAL;
+	return ops->pin_pages(container->backend_data, iommu_group, iova,
+			      npage, prot, pages);
 }
 
 void vfio_container_unpin_pages(struct vfio_container *container,
 				dma_addr_t iova, int npage)
 {
-	down_read(&container->lock);
-	if (!WARN_ON(!container->backend || !container->backend->unpin_pages))
-		container->backend->unpin_pages(container->backend_data, iova,
-						npage);
-	up_read(&container->lock);
+	const struct vfio_iommu_backend_ops *ops = container->backend;
+
+	if (!WARN_ON(!ops || !ops->unpin_pages))
+		ops->unpin_pages(container->backend_data, iova, npage);
 }
 
 int vfio_container_dma_rw(struct vfio_container *container, dma_addr_t iova,
 			  void *data, size_t len, bool write)
 {
-	int ret = -EINVAL;
+	const struct vfio_iommu_backend_ops *ops = container->backend;
 
-	down_read(&container->lock);
-	if (container->backend && container->backend->dma_rw)
-		ret = container->backend->dma_rw(container->backend_data, iova,
-						 data, len, write);
-	up_read(&container->lock);
-	return ret;
+	if (!ops || !ops->dma_rw)
+		return -EINVAL;
+	return ops->dma_rw(container->backend_data, iova, data, len, write);
 }
 
 /* ---- the container file ---- */
