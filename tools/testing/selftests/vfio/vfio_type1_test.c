@@ -1,0 +1,930 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The type1 IOMMU backend as userspace sees it: VFIO_CHECK_EXTENSION,
+ * VFIO_IOMMU_GET_INFO, MAP_DMA / UNMAP_DMA and their errnos, accounting
+ * in locked_vm, dirty tracking.  Every rule here holds for upstream 6.12
+ * too (run with VFIO_MODULES=distro); the few that are ours alone SKIP
+ * there.
+ *
+ * The fixture owns one container with the edu device's group in it, once
+ * per model (v1 = VFIO_TYPE1_IOMMU, v2 = VFIO_TYPE1v2_IOMMU), and checks
+ * on the way out that closing it gave every pinned page back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "testbed.h"
+
+#define PG		4096UL
+#define BUF_SIZE	(8UL << 20)
+#define IOVA		0x40000000UL
+#define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+#define MSI_IOVA	0xfee00000UL
+
+static int group_open(const char *bdf)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(target, '/') + 1);
+	return open(path, O_RDWR);
+}
+
+/* locked_vm of this process, in KiB */
+static long vm_locked_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int write_param(const char *param, const char *val)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path),
+		 "/sys/module/vfio_iommu_type1/parameters/%s", param);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[0].effective &= ~(1U << CAP_IPC_LOCK);
+	data[0].permitted &= ~(1U << CAP_IPC_LOCK);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+/* The helper pair of every operation: _x() returns 0 or -errno. */
+static int _map(int fd, __u64 iova, __u64 size, const void *vaddr,
+		__u32 flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+static int _unmap(int fd, __u64 iova, __u64 size, __u32 flags,
+		  __u64 *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = flags,
+		.iova = iova,
+		.size = size,
+	};
+
+	if (ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	if (unmapped)
+		*unmapped = unmap.size;
+	return 0;
+}
+
+#define map_ok(iova, size, vaddr) \
+	ASSERT_EQ(0, _map(self->container, iova, size, vaddr, RW))
+#define map_err(err, iova, size, vaddr, flags) \
+	ASSERT_EQ(-(err), _map(self->container, iova, size, vaddr, flags))
+#define unmap_ok(iova, size, flags, expect) ({				\
+	__u64 __done = ~0ULL;						\
+	ASSERT_EQ(0, _unmap(self->container, iova, size, flags,	\
+			    &__done));					\
+	ASSERT_EQ((__u64)(expect), __done);				\
+})
+#define unmap_err(err, iova, size, flags) \
+	ASSERT_EQ(-(err), _unmap(self->container, iova, size, flags, NULL))
+
+/* GET_INFO with the chain; caller frees */
+static struct vfio_iommu_type1_info *get_info(int fd)
+{
+	struct vfio_iommu_type1_info *info, probe = { .argsz = sizeof(probe) };
+
+	if (ioctl(fd, VFIO_IOMMU_GET_INFO, &probe))
+		return NULL;
+	info = calloc(1, probe.argsz);
+	if (!info)
+		return NULL;
+	info->argsz = probe.argsz;
+	if (ioctl(fd, VFIO_IOMMU_GET_INFO, info)) {
+		free(info);
+		return NULL;
+	}
+	return info;
+}
+
+static struct vfio_info_cap_header *
+find_cap(struct vfio_iommu_type1_info *info, __u16 id)
+{
+	__u32 off = info->cap_offset;
+
+	if (!(info->flags & VFIO_IOMMU_INFO_CAPS))
+		return NULL;
+	while (off) {
+		struct vfio_info_cap_header *hdr = (void *)info + off;
+
+		if (off + sizeof(*hdr) > info->argsz)
+			return NULL;
+		if (hdr->id == id)
+			return hdr;
+		off = hdr->next;
+	}
+	return NULL;
+}
+
+static int container_with_edu(int *container, int *group, unsigned long type)
+{
+	*container = open("/dev/vfio/vfio", O_RDWR);
+	if (*container < 0)
+		return -errno;
+	*group = group_open(TB_EDU_BDF);
+	if (*group < 0)
+		return *group;
+	if (ioctl(*group, VFIO_GROUP_SET_CONTAINER, container)) {
+		fprintf(stderr, "# VFIO_GROUP_SET_CONTAINER: %m\n");
+		return -errno;
+	}
+	if (ioctl(*container, VFIO_SET_IOMMU, type)) {
+		fprintf(stderr, "# VFIO_SET_IOMMU(%lu): %m\n", type);
+		return -errno;
+	}
+	return 0;
+}
+
+FIXTURE(type1)
+{
+	int container;
+	int group;
+	void *buf;
+	long locked_before;
+};
+
+FIXTURE_VARIANT(type1)
+{
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(type1, v1)
+{
+	.type = VFIO_TYPE1_IOMMU,
+};
+
+FIXTURE_VARIANT_ADD(type1, v2)
+{
+	.type = VFIO_TYPE1v2_IOMMU,
+};
+
+FIXTURE_SETUP(type1)
+{
+	self->container = -1;
+	self->group = -1;
+	self->buf = MAP_FAILED;
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	self->locked_before = vm_locked_kb();
+	ASSERT_LE(0, self->locked_before);
+	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
+					variant->type));
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x5a, BUF_SIZE);
+}
+
+FIXTURE_TEARDOWN(type1)
+{
+	if (self->buf != MAP_FAILED)
+		munmap(self->buf, BUF_SIZE);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0) {
+		close(self->container);
+		/* Closing the container gave every pinned page back */
+		EXPECT_EQ(self->locked_before, vm_locked_kb());
+	}
+}
+
+TEST(check_extension_on_empty_container)
+{
+	int fd;
+
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	fd = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
+	/* Both depend on what the container will hold */
+	EXPECT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	EXPECT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	/* 6.12 still offers the nesting model (it needs a nesting IOMMU) */
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU));
+	EXPECT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU));
+	close(fd);
+}
+
+TEST_F(type1, check_extension_with_iommu_set)
+{
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_UPDATE_VADDR));
+	/* intel-iommu with snoop control enforces coherency */
+	EXPECT_LE(0, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_DMA_CC_IOMMU));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1_NESTING_IOMMU));
+}
+
+TEST_F(type1, unknown_ioctl_is_enotty)
+{
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_ENABLE));
+	ASSERT_EQ(ENOTTY, errno);
+}
+
+TEST_F(type1, get_info_argsz_below_pgsizes_is_einval)
+{
+	struct vfio_iommu_type1_info info = { .argsz = 15 };
+
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_F(type1, get_info_argsz_16_gets_pgsizes)
+{
+	struct vfio_iommu_type1_info info = { .argsz = 16, .cap_offset = 77 };
+
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_TRUE(info.flags & VFIO_IOMMU_INFO_PGSIZES);
+	ASSERT_TRUE(info.iova_pgsizes & PG);
+	ASSERT_EQ(0, info.iova_pgsizes & (PG - 1));
+	/* Beyond argsz nothing is written */
+	ASSERT_EQ(77, info.cap_offset);
+}
+
+TEST_F(type1, get_info_argsz_24_asks_for_more)
+{
+	struct vfio_iommu_type1_info info = { .argsz = 24 };
+
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_TRUE(info.flags & VFIO_IOMMU_INFO_CAPS);
+	ASSERT_LT(24, info.argsz);
+	ASSERT_EQ(0, info.cap_offset);
+}
+
+TEST_F(type1, get_info_chain_has_ranges_avail_and_migration)
+{
+	struct vfio_iommu_type1_info_cap_iova_range *ranges;
+	struct vfio_iommu_type1_info_cap_migration *mig;
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info *info;
+	unsigned int i;
+
+	info = get_info(self->container);
+	ASSERT_NE(NULL, info);
+	ASSERT_EQ(sizeof(*info), info->cap_offset);
+
+	ranges = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	ASSERT_NE(NULL, ranges);
+	ASSERT_LE(1, ranges->nr_iovas);
+	for (i = 0; i < ranges->nr_iovas; i++) {
+		ASSERT_LE(ranges->iova_ranges[i].start,
+			  ranges->iova_ranges[i].end);
+		/* intel-iommu reserves the MSI window */
+		ASSERT_FALSE(ranges->iova_ranges[i].start <= MSI_IOVA &&
+			     ranges->iova_ranges[i].end >= MSI_IOVA);
+	}
+
+	avail = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	ASSERT_NE(NULL, avail);
+	ASSERT_EQ(65535, avail->avail);
+
+	mig = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION);
+	ASSERT_NE(NULL, mig);
+	ASSERT_TRUE(mig->pgsize_bitmap & PG);
+	ASSERT_LT(0, mig->max_dirty_bitmap_size);
+	free(info);
+}
+
+TEST_F(type1, dma_avail_counts_ranges)
+{
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info *info;
+
+	map_ok(IOVA, PG, self->buf);
+	map_ok(IOVA + PG, PG, self->buf + PG);
+	info = get_info(self->container);
+	ASSERT_NE(NULL, info);
+	avail = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	ASSERT_NE(NULL, avail);
+	ASSERT_EQ(65533, avail->avail);
+	free(info);
+}
+
+TEST_F(type1, map_then_unmap_reports_size)
+{
+	map_ok(IOVA, 4 * PG, self->buf);
+	unmap_ok(IOVA, 4 * PG, 0, 4 * PG);
+}
+
+TEST_F(type1, map_overlap_is_eexist)
+{
+	map_ok(IOVA + 4 * PG, 4 * PG, self->buf);
+	map_err(EEXIST, IOVA + 4 * PG, 4 * PG, self->buf, RW);
+	map_err(EEXIST, IOVA + 5 * PG, PG, self->buf, RW);
+	map_err(EEXIST, IOVA + 2 * PG, 4 * PG, self->buf, RW);
+	map_err(EEXIST, IOVA + 7 * PG, 4 * PG, self->buf, RW);
+	map_err(EEXIST, IOVA, 16 * PG, self->buf, RW);
+	/* Touching is not overlapping */
+	map_ok(IOVA + 8 * PG, PG, self->buf);
+	map_ok(IOVA + 3 * PG, PG, self->buf);
+}
+
+TEST_F(type1, map_size_zero_is_einval)
+{
+	map_err(EINVAL, IOVA, 0, self->buf, RW);
+}
+
+TEST_F(type1, map_unaligned_is_einval)
+{
+	map_err(EINVAL, IOVA + 1, PG, self->buf, RW);
+	map_err(EINVAL, IOVA, PG + 1, self->buf, RW);
+	map_err(EINVAL, IOVA, PG, self->buf + 1, RW);
+}
+
+TEST_F(type1, map_wrapping_iova_is_einval)
+{
+	map_err(EINVAL, 0ULL - PG, 2 * PG, self->buf, RW);
+}
+
+TEST_F(type1, map_wrapping_vaddr_is_einval)
+{
+	map_err(EINVAL, IOVA, 2 * PG, (void *)(0UL - PG), RW);
+}
+
+TEST_F(type1, map_without_read_or_write_is_einval)
+{
+	map_err(EINVAL, IOVA, PG, self->buf, 0);
+}
+
+TEST_F(type1, map_unknown_flag_is_einval)
+{
+	map_err(EINVAL, IOVA, PG, self->buf, RW | (1U << 3));
+}
+
+TEST_F(type1, map_argsz_too_small_is_einval)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map) - 1,
+		.flags = RW,
+		.vaddr = (uintptr_t)self->buf,
+		.iova = IOVA,
+		.size = PG,
+	};
+
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_F(type1, map_in_msi_window_is_einval)
+{
+	map_err(EINVAL, MSI_IOVA, PG, self->buf, RW);
+}
+
+TEST_F(type1, map_unbacked_vaddr_is_efault)
+{
+	void *hole = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_EQ(0, munmap(hole, PG));
+	map_err(EFAULT, IOVA, PG, hole, RW);
+	/* Nothing stayed behind */
+	map_ok(IOVA, PG, self->buf);
+}
+
+TEST_F(type1, map_read_only_memory_read_only)
+{
+	void *ro = mmap(NULL, 4 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	map_err(EFAULT, IOVA, 4 * PG, ro, RW);
+	ASSERT_EQ(0, _map(self->container, IOVA, 4 * PG, ro,
+			  VFIO_DMA_MAP_FLAG_READ));
+	unmap_ok(IOVA, 4 * PG, 0, 4 * PG);
+	munmap(ro, 4 * PG);
+}
+
+TEST_F(type1, unmap_nothing_reports_zero)
+{
+	unmap_ok(IOVA, PG, 0, 0);
+}
+
+TEST_F(type1, unmap_size_zero_is_einval)
+{
+	unmap_err(EINVAL, IOVA, 0, 0);
+}
+
+TEST_F(type1, unmap_unaligned_is_einval)
+{
+	map_ok(IOVA, 2 * PG, self->buf);
+	unmap_err(EINVAL, IOVA + 1, PG, 0);
+	unmap_err(EINVAL, IOVA, PG - 1, 0);
+}
+
+TEST_F(type1, unmap_unknown_flag_is_einval)
+{
+	unmap_err(EINVAL, IOVA, PG, 1U << 3);
+}
+
+TEST_F(type1, unmap_into_a_range)
+{
+	map_ok(IOVA, 2 * PG, self->buf);
+	if (variant->type == VFIO_TYPE1v2_IOMMU) {
+		/* v2: a request that cuts a range is refused */
+		unmap_err(EINVAL, IOVA + PG, PG, 0);
+		unmap_err(EINVAL, IOVA, PG, 0);
+		unmap_err(EINVAL, IOVA + PG, 4 * PG, 0);
+		unmap_ok(IOVA, 2 * PG, 0, 2 * PG);
+	} else {
+		/* v1: a range starting before the request stays... */
+		unmap_ok(IOVA + PG, PG, 0, 0);
+		unmap_ok(IOVA + PG, 4 * PG, 0, 0);
+		map_err(EEXIST, IOVA, PG, self->buf, RW);
+		/* ...one starting inside goes whole */
+		unmap_ok(IOVA, PG, 0, 2 * PG);
+	}
+	map_ok(IOVA, PG, self->buf);
+}
+
+TEST_F(type1, unmap_spanning_several_ranges)
+{
+	map_ok(IOVA, PG, self->buf);
+	map_ok(IOVA + 2 * PG, 2 * PG, self->buf + 2 * PG);
+	map_ok(IOVA + 8 * PG, PG, self->buf);
+	unmap_ok(IOVA, 8 * PG, 0, 3 * PG);
+	unmap_ok(IOVA, 16 * PG, 0, PG);
+}
+
+TEST_F(type1, unmap_all)
+{
+	map_ok(IOVA, PG, self->buf);
+	map_ok(IOVA + 2 * PG, 2 * PG, self->buf + 2 * PG);
+	map_ok(0, PG, self->buf);
+	unmap_err(EINVAL, IOVA, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+	unmap_err(EINVAL, 0, PG, VFIO_DMA_UNMAP_FLAG_ALL);
+	unmap_ok(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, 4 * PG);
+	unmap_ok(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, 0);
+}
+
+TEST_F(type1, unmap_all_with_dirty_bitmap_is_einval)
+{
+	unmap_err(EINVAL, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL |
+		  VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
+}
+
+TEST_F(type1, locked_vm_follows_map_and_unmap)
+{
+	long before = vm_locked_kb();
+
+	map_ok(IOVA, 2UL << 20, self->buf);
+	ASSERT_EQ(before + 2048, vm_locked_kb());
+	map_ok(IOVA + (4UL << 20), PG, self->buf);
+	ASSERT_EQ(before + 2052, vm_locked_kb());
+	unmap_ok(IOVA, 2UL << 20, 0, 2UL << 20);
+	ASSERT_EQ(before + 4, vm_locked_kb());
+}
+
+TEST_F(type1, memlock_limit_without_cap_ipc_lock_is_enomem)
+{
+	struct rlimit rl = { .rlim_cur = 1UL << 20, .rlim_max = 1UL << 20 };
+	long before;
+
+	ASSERT_EQ(0, drop_cap_ipc_lock());
+	before = vm_locked_kb();
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	map_err(ENOMEM, IOVA, 2UL << 20, self->buf, RW);
+	/* Nothing was left pinned or charged */
+	ASSERT_EQ(before, vm_locked_kb());
+	map_ok(IOVA, 512UL << 10, self->buf);
+	map_err(ENOMEM, IOVA + (1UL << 20), 768UL << 10, self->buf, RW);
+	ASSERT_EQ(before + 512, vm_locked_kb());
+}
+
+TEST_F(type1, vaddr_invalidate_and_update)
+{
+	if (!ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR))
+		SKIP(return, "no VFIO_UPDATE_VADDR");
+	map_ok(IOVA, 4 * PG, self->buf);
+	unmap_ok(IOVA, 4 * PG, VFIO_DMA_UNMAP_FLAG_VADDR, 4 * PG);
+	/* Invalidating twice is refused */
+	unmap_err(EINVAL, IOVA, 4 * PG, VFIO_DMA_UNMAP_FLAG_VADDR);
+	/* The new vaddr needs no protection flags, and must not have any */
+	map_err(EINVAL, IOVA, 4 * PG, self->buf + 8 * PG,
+		RW | VFIO_DMA_MAP_FLAG_VADDR);
+	ASSERT_EQ(0, _map(self->container, IOVA, 4 * PG, self->buf + 8 * PG,
+			  VFIO_DMA_MAP_FLAG_VADDR));
+	/* Already valid again */
+	map_err(EINVAL, IOVA, 4 * PG, self->buf, VFIO_DMA_MAP_FLAG_VADDR);
+	unmap_ok(IOVA, 4 * PG, 0, 4 * PG);
+}
+
+TEST_F(type1, dirty_pages_on_v1_is_eacces)
+{
+	struct vfio_iommu_type1_dirty_bitmap ctl = {
+		.argsz = sizeof(ctl),
+		.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+
+	if (variant->type != VFIO_TYPE1_IOMMU)
+		SKIP(return, "v2 tracks dirty pages");
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+	ASSERT_EQ(EACCES, errno);
+}
+
+TEST_F(type1, dirty_bitmap_needs_tracking)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get get;
+	} req = {
+		.hdr.argsz = sizeof(req),
+		.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+	};
+	__u64 bits = 0;
+
+	if (variant->type == VFIO_TYPE1_IOMMU)
+		SKIP(return, "v1 has no dirty tracking");
+	map_ok(IOVA, 4 * PG, self->buf);
+	req.get.iova = IOVA;
+	req.get.size = 4 * PG;
+	req.get.bitmap.pgsize = PG;
+	req.get.bitmap.size = sizeof(bits);
+	req.get.bitmap.data = &bits;
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &req));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_F(type1, dirty_pages_report_every_mapped_page)
+{
+	struct vfio_iommu_type1_dirty_bitmap ctl = { .argsz = sizeof(ctl) };
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get get;
+	} req = {
+		.hdr.argsz = sizeof(req),
+		.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+	};
+	struct {
+		struct vfio_iommu_type1_dma_unmap unmap;
+		struct vfio_bitmap bitmap;
+	} ureq = {};
+	__u64 bits[2] = {};
+
+	if (variant->type == VFIO_TYPE1_IOMMU)
+		SKIP(return, "v1 has no dirty tracking");
+	map_ok(IOVA, 4 * PG, self->buf);
+	map_ok(IOVA + 8 * PG, 2 * PG, self->buf);
+
+	/* More than one operation at once is refused */
+	ctl.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+		    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+	ASSERT_EQ(EINVAL, errno);
+	ctl.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+
+	req.get.iova = IOVA;
+	req.get.size = 16 * PG;
+	req.get.bitmap.pgsize = PG;
+	req.get.bitmap.size = sizeof(bits[0]);
+	req.get.bitmap.data = bits;
+	/* Wrong page size */
+	req.get.bitmap.pgsize = 2 * PG;
+	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &req));
+	ASSERT_EQ(EINVAL, errno);
+	req.get.bitmap.pgsize = PG;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &req));
+	/* A device behind an IOMMU may have written anything it maps */
+	ASSERT_EQ(0x30fULL, bits[0]);
+
+	/* Unmap with the bitmap of the range being unmapped */
+	bits[0] = 0;
+	ureq.unmap.argsz = sizeof(ureq);
+	ureq.unmap.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	ureq.unmap.iova = IOVA + 8 * PG;
+	ureq.unmap.size = 2 * PG;
+	ureq.bitmap.pgsize = PG;
+	ureq.bitmap.size = sizeof(bits[0]);
+	ureq.bitmap.data = bits;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &ureq));
+	ASSERT_EQ(2 * PG, ureq.unmap.size);
+	/* Only the bits of the request mean anything */
+	ASSERT_EQ(0x3ULL, bits[0] & 0x3);
+
+	ctl.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+}
+
+/*
+ * The edu device's DMA engine, driven through the device fd: the end to
+ * end proof that a mapping leads where it should.
+ */
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2
+
+struct edu {
+	int fd;
+	__u64 bar0;
+};
+
+static int region_offset(int fd, __u32 index, __u64 *offset)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info),
+					 .index = index };
+
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	*offset = info.offset;
+	return 0;
+}
+
+static int edu_open(int group, struct edu *edu)
+{
+	__u64 cfg;
+	__u16 cmd;
+
+	edu->fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, TB_EDU_BDF);
+	if (edu->fd < 0)
+		return -errno;
+	if (region_offset(edu->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
+	    region_offset(edu->fd, VFIO_PCI_BAR0_REGION_INDEX, &edu->bar0))
+		return -EIO;
+	if (pread(edu->fd, &cmd, 2, cfg + 4) != 2)
+		return -EIO;
+	cmd |= 0x6;	/* memory decode, bus master */
+	if (pwrite(edu->fd, &cmd, 2, cfg + 4) != 2)
+		return -EIO;
+	return 0;
+}
+
+static int edu_dma(struct edu *edu, __u64 src, __u64 dst, __u64 len,
+		   bool to_ram)
+{
+	__u64 cmd = EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0);
+	int i;
+
+	if (pwrite(edu->fd, &src, 8, edu->bar0 + EDU_DMA_SRC) != 8 ||
+	    pwrite(edu->fd, &dst, 8, edu->bar0 + EDU_DMA_DST) != 8 ||
+	    pwrite(edu->fd, &len, 8, edu->bar0 + EDU_DMA_CNT) != 8 ||
+	    pwrite(edu->fd, &cmd, 8, edu->bar0 + EDU_DMA_CMD) != 8)
+		return -EIO;
+	for (i = 0; i < 10000; i++) {
+		if (pread(edu->fd, &cmd, 8, edu->bar0 + EDU_DMA_CMD) != 8)
+			return -EIO;
+		if (!(cmd & EDU_CMD_START))
+			return 0;
+		usleep(100);
+	}
+	return -ETIMEDOUT;
+}
+
+FIXTURE(edu_dma)
+{
+	int container;
+	int group;
+	struct edu edu;
+};
+
+FIXTURE_VARIANT(edu_dma)
+{
+	const char *backing;
+};
+
+FIXTURE_VARIANT_ADD(edu_dma, small_pages)
+{
+	.backing = "4k",
+};
+
+FIXTURE_VARIANT_ADD(edu_dma, thp)
+{
+	.backing = "thp",
+};
+
+FIXTURE_VARIANT_ADD(edu_dma, hugetlb)
+{
+	.backing = "hugetlb",
+};
+
+FIXTURE_SETUP(edu_dma)
+{
+	self->container = -1;
+	self->group = -1;
+	self->edu.fd = -1;
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
+					VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+}
+
+FIXTURE_TEARDOWN(edu_dma)
+{
+	if (self->edu.fd >= 0)
+		close(self->edu.fd);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0)
+		close(self->container);
+}
+
+static void *edu_backing(const char *kind, size_t size)
+{
+	size_t align = 2UL << 20;
+	char *p;
+	int fd;
+
+	if (!strcmp(kind, "hugetlb")) {
+		fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
+		if (fd >= 0) {
+			dprintf(fd, "%zu\n", size / align + 2);
+			close(fd);
+		}
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	madvise(p, size, !strcmp(kind, "thp") ? MADV_HUGEPAGE :
+						MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* The device reads through one range and writes through another */
+TEST_F(edu_dma, device_sees_and_writes_mapped_memory)
+{
+	const size_t size = 4UL << 20, len = TB_EDU_DMA_MAX;
+	const __u64 src_iova = 0x400000, dst_iova = 0x800000;
+	char *src = edu_backing(variant->backing, size);
+	char *dst = edu_backing(variant->backing, size);
+	size_t off, i;
+
+	if (!src || !dst)
+		SKIP(return, "no %s memory", variant->backing);
+	for (i = 0; i < size; i++)
+		src[i] = (char)(i * 7 + (i >> 12));
+	memset(dst, 0, size);
+	ASSERT_EQ(0, _map(self->container, src_iova, size, src, RW));
+	ASSERT_EQ(0, _map(self->container, dst_iova, size, dst, RW));
+
+	/* Several offsets: both halves of each 2 MiB page, odd 4 KiB pages */
+	for (off = 0x1000; off < size; off += 0x12d000) {
+		ASSERT_EQ(0, edu_dma(&self->edu, src_iova + off,
+				     TB_EDU_DMA_BUF, len, false));
+		ASSERT_EQ(0, edu_dma(&self->edu, TB_EDU_DMA_BUF,
+				     dst_iova + off, len, true));
+		ASSERT_EQ(0, memcmp(src + off, dst + off, len));
+	}
+	ASSERT_EQ(0, _unmap(self->container, dst_iova, size, 0, NULL));
+	ASSERT_EQ(0, _unmap(self->container, src_iova, size, 0, NULL));
+}
+
+/* A group joining a container with mappings gets them; leaving keeps them */
+TEST_F(edu_dma, second_group_joins_and_leaves_a_mapped_container)
+{
+	const size_t size = 2UL << 20, len = TB_EDU_DMA_MAX;
+	const __u64 iova = 0x400000;
+	char *buf = edu_backing(variant->backing, size);
+	long locked;
+	int group2;
+
+	if (!buf)
+		SKIP(return, "no %s memory", variant->backing);
+	memset(buf, 0x3c, size);
+	ASSERT_EQ(0, _map(self->container, iova, size, buf, RW));
+	locked = vm_locked_kb();
+
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_TESTDEV_BDF));
+	group2 = group_open(TB_TESTDEV_BDF);
+	ASSERT_LE(0, group2);
+	ASSERT_EQ(0, ioctl(group2, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	/* The pages are pinned and charged once, whatever the domains */
+	ASSERT_EQ(locked, vm_locked_kb());
+	ASSERT_EQ(0, edu_dma(&self->edu, iova + 0x3000, TB_EDU_DMA_BUF, len,
+			     false));
+
+	ASSERT_EQ(0, ioctl(group2, VFIO_GROUP_UNSET_CONTAINER));
+	close(group2);
+	ASSERT_EQ(locked, vm_locked_kb());
+	memset(buf + 0x5000, 0, len);
+	ASSERT_EQ(0, edu_dma(&self->edu, TB_EDU_DMA_BUF, iova + 0x5000, len,
+			     true));
+	ASSERT_EQ(0x3c, buf[0x5000]);
+	ASSERT_EQ(0x3c, buf[0x5000 + len - 1]);
+}
+
+TEST(dma_entry_limit_is_enospc)
+{
+	int container, group, i;
+	void *buf;
+
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	ASSERT_EQ(0, write_param("dma_entry_limit", "4"));
+	ASSERT_EQ(0, container_with_edu(&container, &group,
+					VFIO_TYPE1v2_IOMMU));
+	buf = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, _map(container, IOVA + i * 2 * PG, PG, buf, RW));
+	ASSERT_EQ(-ENOSPC, _map(container, IOVA + 16 * PG, PG, buf, RW));
+	/* An unmap makes room again */
+	ASSERT_EQ(0, _unmap(container, IOVA, PG, 0, NULL));
+	ASSERT_EQ(0, _map(container, IOVA + 16 * PG, PG, buf, RW));
+	close(group);
+	close(container);
+	write_param("dma_entry_limit", "65535");
+}
+
+TEST(set_iommu_unknown_model_fails)
+{
+	int container, group;
+
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	group = group_open(TB_EDU_BDF);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
+	ASSERT_EQ(-1, ioctl(container, VFIO_SET_IOMMU, 5));
+	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	close(group);
+	close(container);
+}
+
+TEST_HARNESS_MAIN
