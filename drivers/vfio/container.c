@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
+#include <linux/minmax.h>
 #include <linux/miscdevice.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
@@ -355,7 +356,8 @@ static int vfio_container_ioctl_check_extension(struct vfio_container *container
 	mutex_unlock(&vfio_backends.lock);
 out_unlock:
 	up_read(&container->lock);
-	return ret > 0 ? ret : 0;
+	/* The answer is a count or a yes/no, never an error. */
+	return max(ret, 0);
 }
 
 /* Hand every attached group to a freshly opened backend. */
