@@ -15,6 +15,7 @@
  */
 #include <linux/interval_tree_generic.h>
 #include <linux/iommu.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/scatterlist.h>
@@ -68,6 +69,39 @@ static struct t1_dma *t1_dma_any(struct t1_iommu *iommu)
 /* Extents handed to one iommu_map_sg() call, and the size of one entry */
 #define T1_SG_BATCH	512
 #define T1_SG_MAX_LEN	SZ_1G
+/* Scatterlists this short live on the stack */
+#define T1_SG_STACK	4
+
+/*
+ * disable_hugepages: every page gets its own PAGE_SIZE IOMMU mapping (and
+ * its own IOTLB sync); iommu_map_sg() would merge contiguous pages into
+ * large IOMMU pages.
+ */
+static int t1_dma_map_domain_pages(struct t1_dma *dma,
+				   struct t1_domain *domain)
+{
+	u64 iova = dma->iova;
+	unsigned long i, j;
+	int ret;
+
+	for (i = 0; i < dma->nr_ext; i++) {
+		for (j = 0; j < dma->ext[i].npages; j++) {
+			ret = iommu_map(domain->domain, iova,
+					PFN_PHYS(dma->ext[i].pfn + j), PAGE_SIZE,
+					dma->prot | domain->prot,
+					GFP_KERNEL_ACCOUNT);
+			if (ret) {
+				if (iova != dma->iova)
+					iommu_unmap(domain->domain, dma->iova,
+						    iova - dma->iova);
+				return ret;
+			}
+			iova += PAGE_SIZE;
+		}
+		cond_resched();
+	}
+	return 0;
+}
 
 /**
  * t1_dma_map_domain - map every extent of an IOMMU-pinned range
@@ -84,22 +118,32 @@ static struct t1_dma *t1_dma_any(struct t1_iommu *iommu)
  */
 int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
 {
+	struct scatterlist stack_sgl[T1_SG_STACK], *sgl = stack_sgl;
 	unsigned long i = 0, done = 0;
-	struct scatterlist *sgl;
+	unsigned int nents;
 	u64 iova = dma->iova;
 	ssize_t mapped;
 	int ret = 0;
 
-	sgl = kmalloc_array(T1_SG_BATCH, sizeof(*sgl), GFP_KERNEL);
-	if (!sgl)
-		return -ENOMEM;
+	if (dma->small_pages)
+		return t1_dma_map_domain_pages(dma, domain);
+
+	/* An extent takes one entry per started T1_SG_MAX_LEN */
+	nents = min_t(u64, dma->nr_ext +
+			  (t1_dma_size(dma) >> ilog2(T1_SG_MAX_LEN)),
+		      T1_SG_BATCH);
+	if (nents > T1_SG_STACK) {
+		sgl = kmalloc_array(nents, sizeof(*sgl), GFP_KERNEL);
+		if (!sgl)
+			return -ENOMEM;
+	}
 
 	while (i < dma->nr_ext) {
 		unsigned int n = 0;
 		size_t len = 0;
 
-		sg_init_table(sgl, T1_SG_BATCH);
-		while (n < T1_SG_BATCH && i < dma->nr_ext) {
+		sg_init_table(sgl, nents);
+		while (n < nents && i < dma->nr_ext) {
 			struct t1_extent *ext = &dma->ext[i];
 			unsigned long npages;
 
@@ -129,7 +173,8 @@ int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
 		}
 		iova += len;
 	}
-	kfree(sgl);
+	if (sgl != stack_sgl)
+		kfree(sgl);
 	return ret;
 }
 
@@ -167,7 +212,8 @@ static void t1_dma_owner_put(struct t1_owner *owner)
 static void t1_dma_free(struct t1_dma *dma)
 {
 	kvfree(dma->dirty);
-	xa_destroy(&dma->pins);
+	if (!xa_empty(&dma->pins))
+		xa_destroy(&dma->pins);
 	t1_dma_owner_put(&dma->owner);
 	kfree(dma);
 }
@@ -287,6 +333,7 @@ int t1_dma_map(struct t1_iommu *iommu, u64 iova, u64 size,
 	dma->last = last;
 	dma->vaddr = vaddr;
 	dma->prot = prot;
+	dma->small_pages = READ_ONCE(type1_disable_hugepages);
 	xa_init(&dma->pins);
 	ret = t1_dma_owner_init(&dma->owner);
 	if (ret) {
@@ -404,23 +451,18 @@ int t1_dma_update_vaddr(struct t1_iommu *iommu, u64 iova, u64 size,
  */
 int t1_dma_unmap(struct t1_iommu *iommu, struct t1_unmap *req)
 {
+	bool strict = iommu->v2 || req->bitmap;
 	struct t1_dma *dma, *next;
 	bool pinned = false;
 	int ret;
 
 	lockdep_assert_held(&iommu->lock);
 
-	if (iommu->v2 || req->bitmap) {
-		dma = t1_dma_first(iommu, req->iova, req->iova);
-		if (dma && dma->iova < req->iova)
-			return -EINVAL;
-		dma = t1_dma_first(iommu, req->last, req->last);
-		if (dma && dma->last > req->last)
-			return -EINVAL;
-	}
-
+	/* Check everything first: an error must leave every range alone */
 	for (dma = t1_dma_first(iommu, req->iova, req->last); dma;
 	     dma = t1_dma_next(dma, req->iova, req->last)) {
+		if (strict && (dma->iova < req->iova || dma->last > req->last))
+			return -EINVAL;
 		if (dma->iova < req->iova)
 			continue;
 		if (req->vaddr_only) {

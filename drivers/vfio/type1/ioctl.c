@@ -411,7 +411,6 @@ static int type1_ioctl_unmap_dma(struct t1_iommu *iommu, void __user *arg)
 	}
 	req.vaddr_only = unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR;
 
-	down_read(&iommu->device_lock);
 	mutex_lock(&iommu->lock);
 	if ((unmap.iova | unmap.size) & (t1_iommu_min_pgsize(iommu) - 1)) {
 		ret = -EINVAL;
@@ -427,15 +426,17 @@ static int type1_ioctl_unmap_dma(struct t1_iommu *iommu, void __user *arg)
 		if (ret)
 			goto out_unlock;
 	}
+	/* Ask the devices to unpin; device_lock keeps them registered */
 	while ((ret = t1_dma_unmap(iommu, &req)) == -EAGAIN) {
 		mutex_unlock(&iommu->lock);
+		down_read(&iommu->device_lock);
 		type1_notify_unmap(iommu, req.notify_iova, req.notify_last);
+		up_read(&iommu->device_lock);
 		mutex_lock(&iommu->lock);
 		req.force = ++tries >= T1_UNPIN_TRIES;
 	}
 out_unlock:
 	mutex_unlock(&iommu->lock);
-	up_read(&iommu->device_lock);
 	if (ret)
 		return ret;
 

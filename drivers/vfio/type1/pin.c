@@ -5,16 +5,25 @@
  * IOMMU pinning works on a whole range at once: the pages are charged to
  * the owner's locked_vm up front (one mmap_lock round trip, and a range
  * past RLIMIT_MEMLOCK fails before anything is pinned), then pinned with
- * pin_user_pages_remote(FOLL_LONGTERM) in batches of T1_BATCH_PAGES.  A
- * batch is folded into *extents*, runs of physically contiguous pages:
+ * FOLL_LONGTERM in batches of T1_BATCH_PAGES: by pin_user_pages_fast()
+ * when the owner is the caller, the usual case (it walks the page tables
+ * without mmap_lock and takes a whole PMD of a THP or hugetlbfs page at
+ * once), by pin_user_pages_remote() otherwise.
+ *
+ * A batch is folded into *extents*, runs of physically contiguous pages:
  * a 2 MiB THP or hugetlbfs folio becomes (part of) one extent, and
  * neighbouring folios that happen to be contiguous join it.  Extents are
- * what the domains map (one iommu_map() per extent, large IOMMU pages
- * where the alignment allows) and what unpinning walks: one
- * unpin_user_page_range_dirty_lock() per extent drops the pins of a whole
- * folio in one step instead of page by page.  Keeping the extents also
- * means unmap never has to read the physical addresses back out of an
- * IOMMU page table, and a new domain is filled without pinning again.
+ * what the domains map (dma.c hands them to iommu_map_sg(), which uses
+ * large IOMMU pages where the alignment allows) and what unpinning walks:
+ * one unpin_user_page_range_dirty_lock() per extent drops the pins of a
+ * whole folio in one step instead of page by page.  Keeping the extents
+ * also means unmap never has to read the physical addresses back out of
+ * an IOMMU page table, and a new domain is filled without pinning again.
+ *
+ * A MAP_DMA of a few pages is the common case for some users (DPDK maps
+ * page by page), so small ranges cost no allocation beyond the range
+ * itself: their page pointers live on the stack and their extents in the
+ * range (T1_EXT_INLINE).
  *
  * Emulated pins are per page and reference counted per IOVA page; see
  * type1.h for when a page is charged.
@@ -30,6 +39,8 @@
 
 /* How many pages one GUP call pins; the pointer array is 16 KiB */
 #define T1_BATCH_PAGES	2048UL
+/* Ranges up to this many pages keep their page pointers on the stack */
+#define T1_BATCH_STACK	16UL
 
 /**
  * struct t1_pin - an emulated pin of one IOVA page
@@ -56,18 +67,20 @@ struct t1_pin {
 int t1_acct_owner(struct t1_owner *owner, unsigned long npages, bool inc)
 {
 	struct mm_struct *mm = owner->mm;
+	bool local = mm == current->mm;
 	int ret;
 
 	if (!npages)
 		return 0;
-	if (!mmget_not_zero(mm))
+	if (!local && !mmget_not_zero(mm))
 		return inc ? -ESRCH : 0;
 	mmap_write_lock(mm);
 	ret = __account_locked_vm(mm, npages, inc, owner->task,
 				  owner->lock_cap);
 	mmap_write_unlock(mm);
 	/* The owner may exit meanwhile; never tear its mm down from here */
-	mmput_async(mm);
+	if (!local)
+		mmput_async(mm);
 	return ret;
 }
 
@@ -100,8 +113,19 @@ static int t1_batch_grow(struct t1_dma *dma)
 	unsigned long max = max(16UL, dma->max_ext * 2);
 	struct t1_extent *ext;
 
-	ext = kvrealloc(dma->ext, array_size(max, sizeof(*ext)),
-			GFP_KERNEL_ACCOUNT);
+	if (!dma->ext) {
+		dma->ext = dma->ext_inline;
+		dma->max_ext = ARRAY_SIZE(dma->ext_inline);
+		return 0;
+	}
+	if (dma->ext == dma->ext_inline) {
+		ext = kvmalloc_array(max, sizeof(*ext), GFP_KERNEL_ACCOUNT);
+		if (ext)
+			memcpy(ext, dma->ext_inline, sizeof(dma->ext_inline));
+	} else {
+		ext = kvrealloc(dma->ext, array_size(max, sizeof(*ext)),
+				GFP_KERNEL_ACCOUNT);
+	}
 	if (!ext)
 		return -ENOMEM;
 	dma->ext = ext;
@@ -118,7 +142,6 @@ static int t1_batch_grow(struct t1_dma *dma)
 static int t1_batch_add(struct t1_dma *dma, struct page **pages,
 			unsigned long npages)
 {
-	bool merge = !type1_disable_hugepages;
 	unsigned long i = 0;
 	int ret;
 
@@ -127,13 +150,12 @@ static int t1_batch_add(struct t1_dma *dma, struct page **pages,
 		unsigned long run = 1;
 		struct t1_extent *last;
 
-		if (merge)
-			while (i + run < npages &&
-			       page_to_pfn(pages[i + run]) == pfn + run)
-				run++;
+		while (i + run < npages &&
+		       page_to_pfn(pages[i + run]) == pfn + run)
+			run++;
 
 		last = dma->nr_ext ? &dma->ext[dma->nr_ext - 1] : NULL;
-		if (merge && last && last->pfn + last->npages == pfn) {
+		if (last && last->pfn + last->npages == pfn) {
 			last->npages += run;
 		} else {
 			if (dma->nr_ext == dma->max_ext) {
@@ -166,8 +188,10 @@ static int t1_batch_add(struct t1_dma *dma, struct page **pages,
 int t1_pin_dma(struct t1_iommu *iommu, struct t1_dma *dma)
 {
 	unsigned long npages = t1_dma_npages(dma), done = 0;
+	struct page *stack_pages[T1_BATCH_STACK];
 	struct mm_struct *mm = dma->owner.mm;
 	unsigned int flags = FOLL_LONGTERM;
+	bool local = mm == current->mm;
 	struct page **pages;
 	int locked = 0;
 	int ret;
@@ -185,30 +209,39 @@ int t1_pin_dma(struct t1_iommu *iommu, struct t1_dma *dma)
 	if (ret)
 		return ret;
 
-	pages = kvmalloc_array(min(npages, T1_BATCH_PAGES), sizeof(*pages),
-			       GFP_KERNEL);
-	if (!pages) {
-		ret = -ENOMEM;
-		goto err_refund;
+	if (npages <= T1_BATCH_STACK) {
+		pages = stack_pages;
+	} else {
+		pages = kvmalloc_array(min(npages, T1_BATCH_PAGES),
+				       sizeof(*pages), GFP_KERNEL);
+		if (!pages) {
+			ret = -ENOMEM;
+			goto err_refund;
+		}
 	}
-	if (!mmget_not_zero(mm)) {
+	if (!local && !mmget_not_zero(mm)) {
 		ret = -ESRCH;
 		goto err_free_pages;
 	}
 
 	while (done < npages) {
+		unsigned long vaddr = dma->vaddr + done * PAGE_SIZE;
 		unsigned long n = min(npages - done, T1_BATCH_PAGES);
 		long got;
 
-		if (!locked) {
-			if (mmap_read_lock_killable(mm)) {
-				ret = -EINTR;
-				break;
+		if (local) {
+			got = pin_user_pages_fast(vaddr, n, flags, pages);
+		} else {
+			if (!locked) {
+				if (mmap_read_lock_killable(mm)) {
+					ret = -EINTR;
+					break;
+				}
+				locked = 1;
 			}
-			locked = 1;
+			got = pin_user_pages_remote(mm, vaddr, n, flags, pages,
+						    &locked);
 		}
-		got = pin_user_pages_remote(mm, dma->vaddr + done * PAGE_SIZE,
-					    n, flags, pages, &locked);
 		if (got <= 0) {
 			ret = got ? got : -EFAULT;
 			break;
@@ -224,14 +257,17 @@ int t1_pin_dma(struct t1_iommu *iommu, struct t1_dma *dma)
 	}
 	if (locked)
 		mmap_read_unlock(mm);
-	mmput_async(mm);
-	kvfree(pages);
+	if (!local)
+		mmput_async(mm);
+	if (pages != stack_pages)
+		kvfree(pages);
 	if (ret)
 		t1_pin_release_extents(dma);
 	return ret;
 
 err_free_pages:
-	kvfree(pages);
+	if (pages != stack_pages)
+		kvfree(pages);
 err_refund:
 	t1_acct(dma, dma->locked - dma->nr_pins, false);
 	return ret;
@@ -254,7 +290,8 @@ void t1_pin_release_extents(struct t1_dma *dma)
 		if (!(i % 1024))
 			cond_resched();
 	}
-	kvfree(dma->ext);
+	if (dma->ext != dma->ext_inline)
+		kvfree(dma->ext);
 	dma->ext = NULL;
 	dma->nr_ext = 0;
 	dma->max_ext = 0;

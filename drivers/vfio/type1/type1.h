@@ -166,6 +166,9 @@ struct t1_extent {
 	unsigned long npages;
 };
 
+/* Extents a range holds without allocating (DPDK maps page by page) */
+#define T1_EXT_INLINE	2
+
 /**
  * struct t1_owner - who pays for the pages of a range
  * @mm: the address space vaddr refers to (mmgrab()ed)
@@ -187,12 +190,15 @@ struct t1_owner {
  * @vaddr: user address of @iova in @owner's mm
  * @prot: IOMMU_READ and/or IOMMU_WRITE
  * @vaddr_invalid: userspace invalidated @vaddr (VFIO_DMA_UNMAP_FLAG_VADDR)
+ * @small_pages: created under disable_hugepages: mapped page by page
  * @iommu_pinned: all pages are pinned in @ext and mapped in every domain
  * @owner: who pays for the pinned pages
  * @locked: pages charged to @owner for this range
- * @ext: extents of the pinned pages while @iommu_pinned
+ * @ext: extents of the pinned pages while @iommu_pinned: @ext_inline or
+ *       an allocated array
  * @nr_ext: used entries of @ext
- * @max_ext: allocated entries of @ext
+ * @max_ext: entries @ext has room for
+ * @ext_inline: the extents of a small range, without an allocation
  * @pins: emulated pins: page index in the range -> struct t1_pin
  * @nr_pins: number of entries in @pins
  * @dirty: dirty bitmap while dirty tracking is on, one bit per
@@ -206,12 +212,14 @@ struct t1_dma {
 	unsigned long vaddr;
 	int prot;
 	bool vaddr_invalid;
+	bool small_pages;
 	bool iommu_pinned;
 	struct t1_owner owner;
 	unsigned long locked;
 	struct t1_extent *ext;
 	unsigned long nr_ext;
 	unsigned long max_ext;
+	struct t1_extent ext_inline[T1_EXT_INLINE];
 	struct xarray pins;
 	unsigned long nr_pins;
 	unsigned long *dirty;

@@ -8,7 +8,16 @@
  *
  * The fixture owns one container with the edu device's group in it, once
  * per model (v1 = VFIO_TYPE1_IOMMU, v2 = VFIO_TYPE1v2_IOMMU), and checks
- * on the way out that closing it gave every pinned page back.
+ * on the way out that closing it gave every pinned page back (locked_vm
+ * and the kernel's pin counters where they started).
+ *
+ * The edu device's DMA engine then proves the mappings end to end: what
+ * a mapping allows lands in memory, with 4 KiB, THP and hugetlbfs
+ * backing; what it does not allow (no mapping, an unmapped one, a
+ * read-only one) is stopped by the IOMMU and leaves memory alone; a
+ * vaddr update keeps DMA on the same memory at its new address; and
+ * disable_hugepages=1 still maps and DMAs.  Concurrency and process
+ * lifetimes are vfio_type1_stress_test's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,108 +36,11 @@
 
 #include "kselftest_harness.h"
 #include "testbed.h"
+#include "vfio_type1_util.h"
 
-#define PG		4096UL
 #define BUF_SIZE	(8UL << 20)
 #define IOVA		0x40000000UL
-#define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
 #define MSI_IOVA	0xfee00000UL
-
-static int group_open(const char *bdf)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(target, '/') + 1);
-	return open(path, O_RDWR);
-}
-
-/* locked_vm of this process, in KiB */
-static long vm_locked_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-static int write_param(const char *param, const char *val)
-{
-	char path[PATH_MAX];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path),
-		 "/sys/module/vfio_iommu_type1/parameters/%s", param);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int drop_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[0].effective &= ~(1U << CAP_IPC_LOCK);
-	data[0].permitted &= ~(1U << CAP_IPC_LOCK);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
-}
-
-/* The helper pair of every operation: _x() returns 0 or -errno. */
-static int _map(int fd, __u64 iova, __u64 size, const void *vaddr,
-		__u32 flags)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = flags,
-		.vaddr = (uintptr_t)vaddr,
-		.iova = iova,
-		.size = size,
-	};
-
-	return ioctl(fd, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
-}
-
-static int _unmap(int fd, __u64 iova, __u64 size, __u32 flags,
-		  __u64 *unmapped)
-{
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.flags = flags,
-		.iova = iova,
-		.size = size,
-	};
-
-	if (ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap))
-		return -errno;
-	if (unmapped)
-		*unmapped = unmap.size;
-	return 0;
-}
 
 #define map_ok(iova, size, vaddr) \
 	ASSERT_EQ(0, _map(self->container, iova, size, vaddr, RW))
@@ -180,31 +92,13 @@ find_cap(struct vfio_iommu_type1_info *info, __u16 id)
 	return NULL;
 }
 
-static int container_with_edu(int *container, int *group, unsigned long type)
-{
-	*container = open("/dev/vfio/vfio", O_RDWR);
-	if (*container < 0)
-		return -errno;
-	*group = group_open(TB_EDU_BDF);
-	if (*group < 0)
-		return *group;
-	if (ioctl(*group, VFIO_GROUP_SET_CONTAINER, container)) {
-		fprintf(stderr, "# VFIO_GROUP_SET_CONTAINER: %m\n");
-		return -errno;
-	}
-	if (ioctl(*container, VFIO_SET_IOMMU, type)) {
-		fprintf(stderr, "# VFIO_SET_IOMMU(%lu): %m\n", type);
-		return -errno;
-	}
-	return 0;
-}
-
 FIXTURE(type1)
 {
 	int container;
 	int group;
 	void *buf;
 	long locked_before;
+	long pins_before;
 };
 
 FIXTURE_VARIANT(type1)
@@ -232,6 +126,8 @@ FIXTURE_SETUP(type1)
 	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
 	self->locked_before = vm_locked_kb();
 	ASSERT_LE(0, self->locked_before);
+	self->pins_before = pins_outstanding();
+	ASSERT_LE(0, self->pins_before);
 	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
 					variant->type));
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
@@ -250,6 +146,8 @@ FIXTURE_TEARDOWN(type1)
 		close(self->container);
 		/* Closing the container gave every pinned page back */
 		EXPECT_EQ(self->locked_before, vm_locked_kb());
+		EXPECT_EQ(self->pins_before, pins_settle(self->pins_before,
+							 1000));
 	}
 }
 
@@ -677,73 +575,6 @@ TEST_F(type1, dirty_pages_report_every_mapped_page)
 	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
 }
 
-/*
- * The edu device's DMA engine, driven through the device fd: the end to
- * end proof that a mapping leads where it should.
- */
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2
-
-struct edu {
-	int fd;
-	__u64 bar0;
-};
-
-static int region_offset(int fd, __u32 index, __u64 *offset)
-{
-	struct vfio_region_info info = { .argsz = sizeof(info),
-					 .index = index };
-
-	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info))
-		return -errno;
-	*offset = info.offset;
-	return 0;
-}
-
-static int edu_open(int group, struct edu *edu)
-{
-	__u64 cfg;
-	__u16 cmd;
-
-	edu->fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, TB_EDU_BDF);
-	if (edu->fd < 0)
-		return -errno;
-	if (region_offset(edu->fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
-	    region_offset(edu->fd, VFIO_PCI_BAR0_REGION_INDEX, &edu->bar0))
-		return -EIO;
-	if (pread(edu->fd, &cmd, 2, cfg + 4) != 2)
-		return -EIO;
-	cmd |= 0x6;	/* memory decode, bus master */
-	if (pwrite(edu->fd, &cmd, 2, cfg + 4) != 2)
-		return -EIO;
-	return 0;
-}
-
-static int edu_dma(struct edu *edu, __u64 src, __u64 dst, __u64 len,
-		   bool to_ram)
-{
-	__u64 cmd = EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0);
-	int i;
-
-	if (pwrite(edu->fd, &src, 8, edu->bar0 + EDU_DMA_SRC) != 8 ||
-	    pwrite(edu->fd, &dst, 8, edu->bar0 + EDU_DMA_DST) != 8 ||
-	    pwrite(edu->fd, &len, 8, edu->bar0 + EDU_DMA_CNT) != 8 ||
-	    pwrite(edu->fd, &cmd, 8, edu->bar0 + EDU_DMA_CMD) != 8)
-		return -EIO;
-	for (i = 0; i < 10000; i++) {
-		if (pread(edu->fd, &cmd, 8, edu->bar0 + EDU_DMA_CMD) != 8)
-			return -EIO;
-		if (!(cmd & EDU_CMD_START))
-			return 0;
-		usleep(100);
-	}
-	return -ETIMEDOUT;
-}
-
 FIXTURE(edu_dma)
 {
 	int container;
@@ -794,39 +625,13 @@ FIXTURE_TEARDOWN(edu_dma)
 		close(self->container);
 }
 
-static void *edu_backing(const char *kind, size_t size)
-{
-	size_t align = 2UL << 20;
-	char *p;
-	int fd;
-
-	if (!strcmp(kind, "hugetlb")) {
-		fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
-		if (fd >= 0) {
-			dprintf(fd, "%zu\n", size / align + 2);
-			close(fd);
-		}
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-		return p == MAP_FAILED ? NULL : p;
-	}
-	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	p = (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
-	madvise(p, size, !strcmp(kind, "thp") ? MADV_HUGEPAGE :
-						MADV_NOHUGEPAGE);
-	return p;
-}
-
 /* The device reads through one range and writes through another */
 TEST_F(edu_dma, device_sees_and_writes_mapped_memory)
 {
 	const size_t size = 4UL << 20, len = TB_EDU_DMA_MAX;
 	const __u64 src_iova = 0x400000, dst_iova = 0x800000;
-	char *src = edu_backing(variant->backing, size);
-	char *dst = edu_backing(variant->backing, size);
+	char *src = test_backing(variant->backing, size);
+	char *dst = test_backing(variant->backing, size);
 	size_t off, i;
 
 	if (!src || !dst)
@@ -854,7 +659,7 @@ TEST_F(edu_dma, second_group_joins_and_leaves_a_mapped_container)
 {
 	const size_t size = 2UL << 20, len = TB_EDU_DMA_MAX;
 	const __u64 iova = 0x400000;
-	char *buf = edu_backing(variant->backing, size);
+	char *buf = test_backing(variant->backing, size);
 	long locked;
 	int group2;
 
@@ -882,6 +687,317 @@ TEST_F(edu_dma, second_group_joins_and_leaves_a_mapped_container)
 			     true));
 	ASSERT_EQ(0x3c, buf[0x5000]);
 	ASSERT_EQ(0x3c, buf[0x5000 + len - 1]);
+}
+
+/*
+ * What the IOMMU must stop.  A device write through an IOVA without a
+ * writable mapping behind it changes no memory; the vIOMMU reports a DMAR
+ * fault instead (an expected line in the guest log, which the tests look
+ * for).  Each test first lets the same transfer land through a mapping
+ * that allows it, so memory left alone means "blocked", not "the device
+ * did nothing".
+ */
+#define FAULT_LEN	TB_EDU_DMA_MAX
+#define FAULT_SRC_IOVA	0x10000UL	/* one page the tests fill edu from */
+#define FAULT_IOVA	0x100000UL	/* BLOCK_SIZE under test */
+#define BLOCK_SIZE	(16 * PG)
+
+FIXTURE(edu_iommu)
+{
+	int container;
+	int group;
+	struct edu edu;
+	char *src;	/* mapped at FAULT_SRC_IOVA for the whole test */
+	char *buf;	/* BLOCK_SIZE, what the tests map at FAULT_IOVA */
+	long pins_before;
+};
+
+FIXTURE_SETUP(edu_iommu)
+{
+	self->container = -1;
+	self->group = -1;
+	self->edu.fd = -1;
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	self->pins_before = pins_outstanding();
+	ASSERT_LE(0, self->pins_before);
+	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
+					VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+	self->src = mmap(NULL, PG + BLOCK_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->src);
+	self->buf = self->src + PG;
+	memset(self->buf, 0x11, BLOCK_SIZE);
+	ASSERT_EQ(0, _map(self->container, FAULT_SRC_IOVA, PG, self->src, RW));
+}
+
+FIXTURE_TEARDOWN(edu_iommu)
+{
+	if (self->edu.fd >= 0)
+		close(self->edu.fd);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0) {
+		close(self->container);
+		EXPECT_EQ(self->pins_before, pins_settle(self->pins_before,
+							 1000));
+	}
+}
+
+/* Fill edu's buffer with @byte, through the source page */
+static int edu_fill(struct edu *edu, char *src, int byte)
+{
+	memset(src, byte, FAULT_LEN);
+	return edu_read_iova(edu, FAULT_SRC_IOVA, FAULT_LEN);
+}
+
+/* Every byte of [p, p + len) is @byte */
+static bool all_bytes(const char *p, size_t len, int byte)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (char)byte)
+			return false;
+	return true;
+}
+
+/* The vIOMMU's fault report for @iova shows up in the kernel log */
+static bool dmar_fault_logged(int kmsg, __u64 iova)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "fault addr 0x%llx ",
+		 (unsigned long long)iova);
+	return kmsg_find(kmsg, needle, 2000);
+}
+
+TEST_F(edu_iommu, dma_write_to_never_mapped_iova_is_blocked)
+{
+	const __u64 hole = FAULT_IOVA + BLOCK_SIZE;
+	int kmsg;
+
+	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, self->buf,
+			  RW));
+	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_TRUE(all_bytes(self->buf, FAULT_LEN, 0xa5));
+	memset(self->buf, 0x11, BLOCK_SIZE);
+
+	/* The page right after the mapping was never mapped */
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_write_iova(&self->edu, hole, FAULT_LEN));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, hole));
+	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x11));
+
+	/* The fault left the device and the mapping working */
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA + PG, FAULT_LEN));
+	ASSERT_TRUE(all_bytes(self->buf + PG, FAULT_LEN, 0xa5));
+}
+
+TEST_F(edu_iommu, dma_write_to_unmapped_iova_is_blocked)
+{
+	__u64 done = 0;
+	int kmsg;
+
+	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, self->buf,
+			  RW));
+	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_TRUE(all_bytes(self->buf, FAULT_LEN, 0xa5));
+	ASSERT_EQ(0, _unmap(self->container, FAULT_IOVA, BLOCK_SIZE, 0,
+			    &done));
+	ASSERT_EQ(BLOCK_SIZE, done);
+	memset(self->buf, 0x11, BLOCK_SIZE);
+
+	/* Neither the page tables nor a stale IOTLB entry may let it pass */
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, FAULT_IOVA));
+	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x11));
+}
+
+TEST_F(edu_iommu, dma_write_through_read_only_mapping_is_blocked)
+{
+	int kmsg;
+
+	memset(self->buf, 0x3c, BLOCK_SIZE);
+	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, self->buf,
+			  VFIO_DMA_MAP_FLAG_READ));
+	/*
+	 * The write first: QEMU reports a fault when its page walk fails,
+	 * not when an IOTLB entry cached by a read forbids the write.
+	 */
+	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, FAULT_IOVA));
+	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x3c));
+
+	/* The same mapping lets the device read */
+	ASSERT_EQ(0, edu_read_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_SRC_IOVA, FAULT_LEN));
+	ASSERT_TRUE(all_bytes(self->src, FAULT_LEN, 0x3c));
+	/* And still not write */
+	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x3c));
+}
+
+/*
+ * VFIO_DMA_UNMAP_FLAG_VADDR / VFIO_DMA_MAP_FLAG_VADDR, as QEMU's live
+ * update uses them: the memory (a memfd) moves to a new address; while
+ * the vaddr is invalid the device keeps DMAing to the pinned pages, and
+ * after the update it DMAs to the memory now seen at the new address,
+ * with nothing pinned or charged twice.
+ */
+TEST_F(edu_iommu, vaddr_update_keeps_dma_on_the_moved_memory)
+{
+	const size_t len = FAULT_LEN, off = 5 * PG;
+	char *old, *new, check[FAULT_LEN];
+	long locked, pins;
+	__u64 done = 0;
+	int memfd;
+
+	if (ioctl(self->container, VFIO_CHECK_EXTENSION,
+		  VFIO_UPDATE_VADDR) != 1)
+		SKIP(return, "no VFIO_UPDATE_VADDR");
+	memfd = memfd_create("vfio-vaddr", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, BLOCK_SIZE));
+	old = mmap(NULL, BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   memfd, 0);
+	ASSERT_NE(MAP_FAILED, old);
+	memset(old, 0x11, BLOCK_SIZE);
+	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, old, RW));
+	locked = vm_locked_kb();
+	pins = pins_outstanding();
+
+	ASSERT_EQ(0, _unmap(self->container, FAULT_IOVA, BLOCK_SIZE,
+			    VFIO_DMA_UNMAP_FLAG_VADDR, &done));
+	ASSERT_EQ(BLOCK_SIZE, done);
+	/* Invalid vaddr, same pages: DMA goes on */
+	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, len));
+	ASSERT_EQ((ssize_t)len, pread(memfd, check, len, 0));
+	ASSERT_TRUE(all_bytes(check, len, 0xa5));
+
+	/* The memory moves: a new mapping of the memfd, the old one gone */
+	new = mmap(NULL, BLOCK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   memfd, 0);
+	ASSERT_NE(MAP_FAILED, new);
+	ASSERT_NE(old, new);
+	ASSERT_EQ(0, munmap(old, BLOCK_SIZE));
+	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, new,
+			  VFIO_DMA_MAP_FLAG_VADDR));
+
+	/* The device reads what is written at the new address... */
+	memset(new + off, 0x5a, len);
+	ASSERT_EQ(0, edu_read_iova(&self->edu, FAULT_IOVA + off, len));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_SRC_IOVA, len));
+	ASSERT_TRUE(all_bytes(self->src, len, 0x5a));
+	/* ...and what it writes shows there */
+	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0x77));
+	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA + 2 * off, len));
+	ASSERT_TRUE(all_bytes(new + 2 * off, len, 0x77));
+
+	ASSERT_EQ(locked, vm_locked_kb());
+	ASSERT_EQ(pins, pins_outstanding());
+	ASSERT_EQ(0, _unmap(self->container, FAULT_IOVA, BLOCK_SIZE, 0,
+			    &done));
+	ASSERT_EQ(BLOCK_SIZE, done);
+	ASSERT_EQ(locked - (long)(BLOCK_SIZE / 1024), vm_locked_kb());
+	close(memfd);
+}
+
+/*
+ * disable_hugepages=1 (a load-time parameter): every page gets its own
+ * IOMMU mapping, which changes nothing userspace can see but the speed.
+ * Huge-page backed memory still maps, is charged page by page and DMAs
+ * at every offset.
+ */
+FIXTURE(small_iommu_pages)
+{
+	int container;
+	int group;
+	struct edu edu;
+};
+
+FIXTURE_VARIANT(small_iommu_pages)
+{
+	const char *backing;
+};
+
+FIXTURE_VARIANT_ADD(small_iommu_pages, thp)
+{
+	.backing = "thp",
+};
+
+FIXTURE_VARIANT_ADD(small_iommu_pages, hugetlb)
+{
+	.backing = "hugetlb",
+};
+
+FIXTURE_SETUP(small_iommu_pages)
+{
+	self->container = -1;
+	self->group = -1;
+	self->edu.fd = -1;
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("reload vfio_iommu_type1.disable_hugepages=1"));
+	ASSERT_EQ('Y', read_param("disable_hugepages"));
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
+					VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+}
+
+FIXTURE_TEARDOWN(small_iommu_pages)
+{
+	if (self->edu.fd >= 0)
+		close(self->edu.fd);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0)
+		close(self->container);
+	/* The stack as every other test finds it */
+	EXPECT_EQ(0, tb_cmd("reload"));
+}
+
+TEST_F(small_iommu_pages, disable_hugepages_still_maps_and_dmas)
+{
+	const size_t size = 4UL << 20, len = TB_EDU_DMA_MAX;
+	const __u64 iova = 0x400000;
+	long locked, pins;
+	__u64 done = 0;
+	size_t off;
+	char *buf;
+
+	buf = test_backing(variant->backing, size);
+	if (!buf)
+		SKIP(return, "no %s memory", variant->backing);
+	memset(buf, 0x11, size);
+	locked = vm_locked_kb();
+	pins = pins_outstanding();
+	ASSERT_EQ(0, _map(self->container, iova, size, buf, RW));
+	ASSERT_EQ(locked + (long)(size >> 10), vm_locked_kb());
+	ASSERT_EQ(pins + (long)(size / PG), pins_outstanding());
+
+	/* Every 4 KiB page of a huge page is where it belongs */
+	for (off = 0; off < size; off += 0x7f000) {
+		memset(buf + off, (int)(off >> 12), len);
+		ASSERT_EQ(0, edu_read_iova(&self->edu, iova + off, len));
+		ASSERT_EQ(0, edu_write_iova(&self->edu, iova + off + len,
+					    len));
+		ASSERT_EQ(0, memcmp(buf + off, buf + off + len, len));
+	}
+	ASSERT_EQ(0, _unmap(self->container, iova, size, 0, &done));
+	ASSERT_EQ(size, done);
+	ASSERT_EQ(locked, vm_locked_kb());
+	ASSERT_EQ(pins, pins_outstanding());
 }
 
 TEST(dma_entry_limit_is_enospc)
