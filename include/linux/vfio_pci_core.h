@@ -67,6 +67,7 @@ static inline u64 vfio_pci_offset_in_region(loff_t pos)
 }
 
 struct vfio_pci_cfg;
+struct vfio_pci_irqs;
 struct vfio_pci_vf_token;
 
 /**
@@ -110,13 +111,23 @@ struct vfio_pci_core_opts {
  * @msix_bar: BAR holding the MSI-X table, or -1
  * @msix_offset: offset of the MSI-X table in @msix_bar
  * @msix_size: size of the MSI-X table in bytes
+ * @needs_reset: closed without a function reset; a bus reset is due when
+ *               its whole device set is closed.  Under dev_set->lock
+ * @pm_save: config space saved when the user moved the device out of D0,
+ *           restored when it comes back; under @memory_lock
+ * @ioeventfds_lock: protects @ioeventfds and @ioeventfds_nr
+ * @ioeventfds: the VFIO_DEVICE_IOEVENTFD bindings (ioeventfd.c)
+ * @ioeventfds_nr: how many there are
  * @igate: serializes interrupt setup, teardown and delivery to userspace
+ * @irqs: interrupt state while the device is open, NULL while it is
+ *        closed; private to intrs.c
  * @err_trigger: eventfd signalled on an AER error, under @igate
  * @req_trigger: eventfd signalled when the host wants the device back,
  *               under @igate
  *
- * Lock order (outermost first): dev_set->lock (the VFIO core's),
- * @igate, @memory_lock, @bar_lock, then the PCI core's device lock.
+ * Lock order (outermost first): dev_set->lock (the VFIO core's), the
+ * config space lock (config.c), @ioeventfds_lock, @igate, @memory_lock,
+ * @bar_lock, then the PCI core's device lock.
  */
 struct vfio_pci_core_device {
 	struct vfio_device vdev;
@@ -135,7 +146,14 @@ struct vfio_pci_core_device {
 	u32 msix_offset;
 	u32 msix_size;
 
+	bool needs_reset;
+	struct pci_saved_state *pm_save;
+	struct mutex ioeventfds_lock;	/* ioeventfds */
+	struct list_head ioeventfds;
+	unsigned int ioeventfds_nr;
+
 	struct mutex igate;		/* interrupt state */
+	struct vfio_pci_irqs *irqs;
 	struct eventfd_ctx *err_trigger;
 	struct eventfd_ctx *req_trigger;
 };
