@@ -2,25 +2,35 @@
 /*
  * vfio-pci-core: the config space region.
  *
- * The user sees the device's config space, but not all of it is the
- * device's: the BARs and the ROM BAR are *virtual* (kept here, so the user
- * can size and move them without the device decoding anywhere new), some
- * registers are *read-only* (writes are absorbed, the user's write still
- * succeeds, as on real hardware), the rest *passes through*.
+ * The user sees the device's config space through three per-byte arrays
+ * built when the device is opened:
  *
- * An access of any length is cut into naturally aligned *units* of 1, 2
- * or 4 bytes; a unit never crosses a dword, and no capability starts
- * inside a dword, so every unit belongs to exactly one *area*: the header,
- * one capability, or free space.  @map has one entry per dword saying
- * which; the handling of an area depends only on its entry, so a
- * capability gets virtualized by adding a case, not by changing the walk.
+ *  - @vbuf, the *virtual copy*: the values of the bits the user owns
+ *    without the device knowing (BARs, the ROM BAR, capability pointers,
+ *    MSI and MSI-X control, the power state...);
+ *  - @virt, for each byte the bits that are read from @vbuf; every other
+ *    bit is read from the device;
+ *  - @wr, for each byte the bits a user write changes: in @vbuf where the
+ *    bit is virtual, in the device otherwise.  A write to any other bit is
+ *    dropped, and the write still succeeds, as it does on real hardware.
  *
- * First cut policy: header as above; MSI, MSI-X, free space and the whole
- * extended config space are read-only; other capabilities pass through.
- * A write that can turn memory decode off (COMMAND, and until they are
- * virtualized the PM and PCIe capabilities, which can put the device in
- * D3 or reset it) runs under memory_lock held for writing and takes the
- * user's BAR mappings away first.
+ * The arrays are filled from a *policy* per register block: the header,
+ * then each capability the chain walk finds.  A capability without a
+ * policy is *hidden*: the virtual next pointers skip it and its bytes read
+ * as zero.  Where the policy says nothing the bytes are read-only and read
+ * from the device.
+ *
+ * An access of any length is cut into naturally aligned *units* of 1, 2 or
+ * 4 bytes.  Some writes need more than a store: a COMMAND write can turn
+ * memory decode off, so it runs under memory_lock held for writing and
+ * takes the user's BAR mappings away first; the power state, function
+ * level reset and VPD registers are acted on by *handlers* that run after
+ * the unit is stored in @vbuf.
+ *
+ * Locking: @lock serializes writes (the read-modify-write of @vbuf and of
+ * device registers, and the handlers).  It nests outside memory_lock and
+ * inside dev_set->lock; reads of @vbuf take no lock, a unit is read at
+ * once.
  */
 
 #include <linux/pci.h>
@@ -30,153 +40,470 @@
 
 #include "private.h"
 
-/* A @map entry: the kind of area in the top bits, the capability ID below. */
-#define CFG_KIND_SHIFT		12
-#define CFG_ID_MASK		((1 << CFG_KIND_SHIFT) - 1)
-#define CFG_FREE		0
-#define CFG_CAP			1	/* standard capability */
-#define CFG_ECAP		2	/* extended capability */
-#define CFG_HEADER		3
-#define CFG_ENTRY(kind, id)	((u16)((kind) << CFG_KIND_SHIFT | \
-				       ((id) & CFG_ID_MASK)))
-#define CFG_KIND(entry)		((entry) >> CFG_KIND_SHIFT)
-#define CFG_ID(entry)		((entry) & CFG_ID_MASK)
+/* Bits of COMMAND the user may change; INTx disable is kept virtual. */
+#define CFG_CMD_WR	(PCI_COMMAND_IO | PCI_COMMAND_MEMORY |		\
+			 PCI_COMMAND_MASTER | PCI_COMMAND_INVALIDATE |	\
+			 PCI_COMMAND_PARITY | PCI_COMMAND_SERR |		\
+			 PCI_COMMAND_INTX_DISABLE)
+/* The error bits of STATUS, cleared by writing 1 (RW1C). */
+#define CFG_STATUS_RW1C	(PCI_STATUS_PARITY | PCI_STATUS_SIG_TARGET_ABORT |	\
+			 PCI_STATUS_REC_TARGET_ABORT |			\
+			 PCI_STATUS_REC_MASTER_ABORT |			\
+			 PCI_STATUS_SIG_SYSTEM_ERROR |			\
+			 PCI_STATUS_DETECTED_PARITY)
 
-/* Standard capabilities fit below 0x100, dword aligned: at most 48. */
-#define CFG_MAX_CAPS		((PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_SIZEOF) / 4)
-#define CFG_MAX_ECAPS		((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8)
+/* Standard capabilities live below 0x100, dword aligned: at most 48. */
+#define CFG_MAX_CAPS	((PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_SIZEOF) / 4)
+#define CFG_MAX_ECAPS	((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8)
 
-/* How a unit of the header is handled. */
-enum vfio_pci_hdr_policy {
-	HDR_RO,
-	HDR_PASS,
-	HDR_VIRT,
+/* What owns a dword of config space, in vfio_pci_cfg.owner. */
+#define CFG_OWNER_FREE		0
+#define CFG_OWNER_HIDDEN	1
+#define CFG_OWNER_SHOWN		2
+#define CFG_OWNER_START		0x80	/* a capability starts here */
+
+/**
+ * struct cfg_field - permissions of one register
+ * @off: offset of the register in its block
+ * @len: its length, 1, 2 or 4
+ * @virt: bits kept in the virtual copy
+ * @wr: bits the user may change
+ */
+struct cfg_field {
+	u8 off;
+	u8 len;
+	u32 virt;
+	u32 wr;
 };
+
+#define CFG_FIELD(o, l, v, w) { .off = (o), .len = (l), .virt = (v), .wr = (w) }
 
 /**
  * struct vfio_pci_cfg - virtualized config space of an open device
- * @bar: what the user reads from each BAR register
- * @bar_wmask: bits of @bar the user can change: the address bits the BAR
- *             size leaves, none for an absent BAR
- * @rom: what the user reads from the ROM BAR register
- * @rom_wmask: bits of @rom the user can change
- * @map: one entry per dword of config space (CFG_ENTRY())
+ * @lock: serializes writes, see the top of this file
+ * @size: bytes of config space
+ * @pm: offset of the power management capability, 0 if none
+ * @exp: offset of the PCI Express capability, 0 if none
+ * @af: offset of the Advanced Features capability, 0 if none
+ * @vpd: offset of the VPD capability, 0 if none
+ * @vbuf: the virtual copy
+ * @virt: per byte, the bits read from @vbuf
+ * @wr: per byte, the bits the user may write
+ * @owner: per dword, CFG_OWNER_*; only used while building the arrays
+ * @data: storage for the arrays
  */
 struct vfio_pci_cfg {
-	u32 bar[PCI_STD_NUM_BARS];
-	u32 bar_wmask[PCI_STD_NUM_BARS];
-	u32 rom;
-	u32 rom_wmask;
-	u16 map[];
+	struct mutex lock;	/* see above */
+	unsigned int size;
+	u8 pm;
+	u8 exp;
+	u8 af;
+	u8 vpd;
+	u8 *vbuf;
+	u8 *virt;
+	u8 *wr;
+	u8 *owner;
+	u8 data[];
 };
 
-/* Mask, within its dword, of the @len bytes of a unit at offset @off. */
-static u32 unit_mask(unsigned int off, unsigned int len)
+/* ---- the arrays ---------------------------------------------------- */
+
+static u32 cfg_get(const u8 *arr, unsigned int off, unsigned int len)
 {
-	return (len == 4 ? ~0U : (1U << (len * 8)) - 1) << ((off & 3) * 8);
+	u32 v = 0;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		v |= (u32)arr[off + i] << (8 * i);
+	return v;
 }
 
-static void vfio_pci_cfg_init_bars(struct vfio_pci_core_device *core,
-				   struct vfio_pci_cfg *cfg)
+static void cfg_put(u8 *arr, unsigned int off, unsigned int len, u32 v)
 {
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		arr[off + i] = v >> (8 * i);
+}
+
+static void cfg_perm(struct vfio_pci_cfg *cfg, unsigned int off,
+		     unsigned int len, u32 virt, u32 wr)
+{
+	if (off + len > cfg->size)
+		return;
+	cfg_put(cfg->virt, off, len, virt);
+	cfg_put(cfg->wr, off, len, wr);
+}
+
+/* Bytes that read as zero and ignore writes. */
+static void cfg_blank(struct vfio_pci_cfg *cfg, unsigned int off,
+		      unsigned int len)
+{
+	memset(cfg->vbuf + off, 0, len);
+	memset(cfg->virt + off, 0xff, len);
+	memset(cfg->wr + off, 0, len);
+}
+
+static void cfg_apply(struct vfio_pci_cfg *cfg, unsigned int base,
+		      const struct cfg_field *f, unsigned int n)
+{
+	for (; n--; f++)
+		cfg_perm(cfg, base + f->off, f->len, f->virt, f->wr);
+}
+
+/* Seed the virtual bits of a register with what the device holds. */
+static void cfg_seed(struct vfio_pci_core_device *core, unsigned int off,
+		     unsigned int len)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	u32 v;
+
+	if (off + len > cfg->size || pci_read_config_dword(core->pdev,
+							   off & ~3, &v))
+		return;
+	cfg_put(cfg->vbuf, off, len, v >> (8 * (off & 3)));
+}
+
+/* ---- policy: header ------------------------------------------------ */
+
+static const struct cfg_field cfg_header_fields[] = {
+	CFG_FIELD(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE, CFG_CMD_WR),
+	CFG_FIELD(PCI_STATUS, 2, PCI_STATUS_CAP_LIST, CFG_STATUS_RW1C),
+	CFG_FIELD(PCI_CACHE_LINE_SIZE, 1, 0, 0xff),
+	CFG_FIELD(PCI_LATENCY_TIMER, 1, 0, 0xff),
+	CFG_FIELD(PCI_CAPABILITY_LIST, 4, ~0U, 0),
+	CFG_FIELD(PCI_CAPABILITY_LIST + 4, 4, ~0U, 0),
+	CFG_FIELD(PCI_INTERRUPT_LINE, 1, 0xff, 0xff),
+};
+
+/*
+ * BARs are virtual: the user can size them (write all ones, read back the
+ * size mask) and move them without the device decoding anywhere new.  The
+ * writable bits are the address bits the BAR's size leaves; the low flag
+ * bits stay as the device has them.
+ */
+static void cfg_setup_bars(struct vfio_pci_core_device *core)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
 	struct pci_dev *pdev = core->pdev;
-	resource_size_t len;
+	unsigned int reg;
 	unsigned long flags;
+	u64 len, mask;
 	int i;
 
+	cfg_blank(cfg, PCI_BASE_ADDRESS_0, PCI_STD_NUM_BARS * 4);
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-		int reg = PCI_BASE_ADDRESS_0 + 4 * i;
-
+		reg = PCI_BASE_ADDRESS_0 + 4 * i;
 		len = pci_resource_len(pdev, i);
 		flags = pci_resource_flags(pdev, i);
 		if (!len)
-			continue;	/* absent: reads 0, ignores writes */
+			continue;
 
-		pci_read_config_dword(pdev, reg, &cfg->bar[i]);
+		cfg_seed(core, reg, 4);
+		mask = ~(len - 1);
 		if (flags & IORESOURCE_IO) {
-			cfg->bar_wmask[i] = ~(u32)(len - 1) &
-					    PCI_BASE_ADDRESS_IO_MASK;
+			cfg_perm(cfg, reg, 4, ~0U,
+				 (u32)mask & PCI_BASE_ADDRESS_IO_MASK);
 			continue;
 		}
-		cfg->bar_wmask[i] = lower_32_bits(~(u64)(len - 1)) &
-				    (u32)PCI_BASE_ADDRESS_MEM_MASK;
+		cfg_perm(cfg, reg, 4, ~0U,
+			 (u32)mask & (u32)PCI_BASE_ADDRESS_MEM_MASK);
 		if (flags & IORESOURCE_MEM_64 && i + 1 < PCI_STD_NUM_BARS) {
-			/* The upper half is part of this BAR, not a BAR. */
+			/* The upper half belongs to this BAR. */
 			i++;
-			pci_read_config_dword(pdev, reg + 4, &cfg->bar[i]);
-			cfg->bar_wmask[i] = upper_32_bits(~(u64)(len - 1));
+			cfg_seed(core, reg + 4, 4);
+			cfg_perm(cfg, reg + 4, 4, ~0U, upper_32_bits(mask));
 		}
 	}
 
+	/*
+	 * The ROM BAR: QEMU sizes it with 0xfffff800, the address bits a ROM
+	 * BAR can have at most, plus the enable bit, which stays virtual:
+	 * the ROM is only ever read through its own region.
+	 */
+	cfg_blank(cfg, PCI_ROM_ADDRESS, 4);
 	len = pci_resource_len(pdev, PCI_ROM_RESOURCE);
 	if (len) {
-		pci_read_config_dword(pdev, PCI_ROM_ADDRESS, &cfg->rom);
-		cfg->rom_wmask = (~(u32)(len - 1) & PCI_ROM_ADDRESS_MASK) |
-				 PCI_ROM_ADDRESS_ENABLE;
+		cfg_seed(core, PCI_ROM_ADDRESS, 4);
+		cfg_perm(cfg, PCI_ROM_ADDRESS, 4, ~0U,
+			 ((u32)~(len - 1) & PCI_ROM_ADDRESS_MASK) |
+			 PCI_ROM_ADDRESS_ENABLE);
+	}
+}
+
+static void cfg_setup_header(struct vfio_pci_core_device *core)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+
+	cfg_apply(cfg, 0, cfg_header_fields, ARRAY_SIZE(cfg_header_fields));
+	cfg_seed(core, PCI_COMMAND, 2);
+	cfg_seed(core, PCI_INTERRUPT_LINE, 1);
+	/* A VF has no memory enable: the user gets a virtual one. */
+	if (core->pdev->no_command_memory) {
+		cfg->virt[PCI_COMMAND] |= PCI_COMMAND_MEMORY;
+		cfg->vbuf[PCI_COMMAND] &= ~PCI_COMMAND_MEMORY;
+	}
+	cfg_setup_bars(core);
+}
+
+/* ---- policy: capabilities ------------------------------------------ */
+
+static const struct cfg_field cfg_pm_fields[] = {
+	/* The power state goes through pci_set_power_state(). */
+	CFG_FIELD(PCI_PM_CTRL, 2,
+		  PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_ENABLE |
+		  PCI_PM_CTRL_PME_STATUS,
+		  PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_ENABLE),
+};
+
+static const struct cfg_field cfg_vpd_fields[] = {
+	CFG_FIELD(PCI_VPD_ADDR, 2, 0xffff, 0xffff),
+	CFG_FIELD(PCI_VPD_DATA, 4, ~0U, ~0U),
+};
+
+static const struct cfg_field cfg_exp_fields[] = {
+	/* Payload size must match the fabric; FLR is acted on, never kept. */
+	CFG_FIELD(PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR,
+		  PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
+		  PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
+		  PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_EXT_TAG |
+		  PCI_EXP_DEVCTL_PHANTOM | PCI_EXP_DEVCTL_AUX_PME |
+		  PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ |
+		  PCI_EXP_DEVCTL_BCR_FLR),
+	CFG_FIELD(PCI_EXP_DEVSTA, 2, 0,
+		  PCI_EXP_DEVSTA_CED | PCI_EXP_DEVSTA_NFED |
+		  PCI_EXP_DEVSTA_FED | PCI_EXP_DEVSTA_URD),
+};
+
+static const struct cfg_field cfg_exp2_fields[] = {
+	CFG_FIELD(PCI_EXP_DEVCTL2, 2, 0,
+		  PCI_EXP_DEVCTL2_COMP_TIMEOUT | PCI_EXP_DEVCTL2_COMP_TMOUT_DIS |
+		  PCI_EXP_DEVCTL2_ATOMIC_REQ | PCI_EXP_DEVCTL2_IDO_REQ_EN |
+		  PCI_EXP_DEVCTL2_IDO_CMP_EN),
+};
+
+static const struct cfg_field cfg_af_fields[] = {
+	CFG_FIELD(PCI_AF_CTRL, 1, PCI_AF_CTRL_FLR, PCI_AF_CTRL_FLR),
+};
+
+static const struct cfg_field cfg_aer_fields[] = {
+	CFG_FIELD(PCI_ERR_UNCOR_STATUS, 4, 0, ~0U),	/* RW1C */
+	CFG_FIELD(PCI_ERR_UNCOR_MASK, 4, 0, ~0U),
+	CFG_FIELD(PCI_ERR_UNCOR_SEVER, 4, 0, ~0U),
+	CFG_FIELD(PCI_ERR_COR_STATUS, 4, 0, ~0U),	/* RW1C */
+	CFG_FIELD(PCI_ERR_COR_MASK, 4, 0, ~0U),
+	CFG_FIELD(PCI_ERR_CAP, 4, 0,
+		  PCI_ERR_CAP_ECRC_GENE | PCI_ERR_CAP_ECRC_CHKE),
+};
+
+/*
+ * MSI: the user programs its own vectors through VFIO_DEVICE_SET_IRQS, so
+ * everything it can write here is virtual; the device keeps what the host
+ * programmed.  The layout depends on the 64-bit and per-vector mask bits.
+ */
+static void cfg_setup_msi(struct vfio_pci_core_device *core, unsigned int pos)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	unsigned int data, mask, end;
+	u16 flags;
+
+	if (pci_read_config_word(core->pdev, pos + PCI_MSI_FLAGS, &flags))
+		return;
+	data = flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
+	mask = flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32;
+
+	end = flags & PCI_MSI_FLAGS_MASKBIT ? mask + 8 : data + 2;
+	cfg_blank(cfg, pos + PCI_MSI_FLAGS, end - PCI_MSI_FLAGS);
+	cfg_put(cfg->vbuf, pos + PCI_MSI_FLAGS, 2,
+		flags & ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE));
+	/* As upstream, enable and vector count never read back (intrs.c). */
+	cfg_perm(cfg, pos + PCI_MSI_FLAGS, 2, 0xffff, 0);
+	cfg_perm(cfg, pos + PCI_MSI_ADDRESS_LO, 4, ~0U, ~3U);
+	if (flags & PCI_MSI_FLAGS_64BIT)
+		cfg_perm(cfg, pos + PCI_MSI_ADDRESS_HI, 4, ~0U, ~0U);
+	cfg_perm(cfg, pos + data, 2, 0xffff, 0xffff);
+	if (flags & PCI_MSI_FLAGS_MASKBIT)
+		cfg_perm(cfg, pos + mask, 4, ~0U, ~0U);
+}
+
+static void cfg_setup_exp(struct vfio_pci_core_device *core, unsigned int pos)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+
+	cfg->exp = pos;
+	cfg_apply(cfg, pos, cfg_exp_fields, ARRAY_SIZE(cfg_exp_fields));
+	if ((pcie_caps_reg(core->pdev) & PCI_EXP_FLAGS_VERS) > 1)
+		cfg_apply(cfg, pos, cfg_exp2_fields,
+			  ARRAY_SIZE(cfg_exp2_fields));
+}
+
+/*
+ * Set up the permissions of a standard capability at @pos.  Return false
+ * for one the user must not see: unknown to us, or giving control over
+ * more than the device (hot plug, debug ports, bridges' features).
+ */
+static bool cfg_setup_cap(struct vfio_pci_core_device *core, u8 id,
+			  unsigned int pos)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+
+	switch (id) {
+	case PCI_CAP_ID_PM:
+		cfg->pm = pos;
+		cfg_apply(cfg, pos, cfg_pm_fields, ARRAY_SIZE(cfg_pm_fields));
+		cfg_seed(core, pos + PCI_PM_CTRL, 2);
+		cfg->vbuf[pos + PCI_PM_CTRL + 1] &= ~(PCI_PM_CTRL_PME_STATUS >> 8);
+		return true;
+	case PCI_CAP_ID_VPD:
+		cfg->vpd = pos;
+		cfg_apply(cfg, pos, cfg_vpd_fields,
+			  ARRAY_SIZE(cfg_vpd_fields));
+		return true;
+	case PCI_CAP_ID_MSI:
+		cfg_setup_msi(core, pos);
+		return true;
+	case PCI_CAP_ID_MSIX:
+		/*
+		 * Read-only, as upstream: the user sees the enable bit
+		 * VFIO_DEVICE_SET_IRQS (intrs.c) set; its writes are dropped.
+		 */
+		return true;
+	case PCI_CAP_ID_EXP:
+		cfg_setup_exp(core, pos);
+		return true;
+	case PCI_CAP_ID_AF:
+		cfg->af = pos;
+		cfg_apply(cfg, pos, cfg_af_fields, ARRAY_SIZE(cfg_af_fields));
+		return true;
+	case PCI_CAP_ID_PCIX:
+	case PCI_CAP_ID_VNDR:
+	case PCI_CAP_ID_SSVID:
+	case PCI_CAP_ID_SATA:
+		return true;	/* read-only */
+	default:
+		return false;
+	}
+}
+
+/* The same for an extended capability. */
+static bool cfg_setup_ecap(struct vfio_pci_core_device *core, u16 id,
+			   unsigned int pos)
+{
+	switch (id) {
+	case PCI_EXT_CAP_ID_ERR:
+		cfg_apply(core->cfg, pos, cfg_aer_fields,
+			  ARRAY_SIZE(cfg_aer_fields));
+		return true;
+	case PCI_EXT_CAP_ID_DSN:
+	case PCI_EXT_CAP_ID_PWR:
+	case PCI_EXT_CAP_ID_ACS:
+	case PCI_EXT_CAP_ID_ARI:
+	case PCI_EXT_CAP_ID_ATS:
+	case PCI_EXT_CAP_ID_SRIOV:
+	case PCI_EXT_CAP_ID_LTR:
+	case PCI_EXT_CAP_ID_SECPCI:
+	case PCI_EXT_CAP_ID_L1SS:
+	case PCI_EXT_CAP_ID_PTM:
+	case PCI_EXT_CAP_ID_DLF:
+	case PCI_EXT_CAP_ID_PL_16GT:
+		return true;	/* read-only */
+	default:
+		return false;
 	}
 }
 
 /*
- * Capabilities don't all say how long they are, so each one is taken to
- * run up to the next one in address order (or the end of its space):
- * mark where each starts, then sweep and carry the last start forward.
- * Trailing free space goes with the capability before it; for a
- * read-only or pass-through policy that is harmless.
+ * A capability does not always say how long it is: each one is taken to
+ * run up to the next one in address order, or the end of its space.
  */
-#define CFG_START		BIT(15)
-
-static void vfio_pci_cfg_sweep(struct vfio_pci_cfg *cfg, unsigned int from,
-			       unsigned int to)
+static void cfg_owner_sweep(struct vfio_pci_cfg *cfg, unsigned int from,
+			    unsigned int to)
 {
-	u16 cur = CFG_ENTRY(CFG_FREE, 0);
+	u8 cur = CFG_OWNER_FREE;
 	unsigned int d;
 
 	for (d = from / 4; d < to / 4; d++) {
-		if (cfg->map[d] & CFG_START)
-			cur = cfg->map[d] & ~CFG_START;
-		cfg->map[d] = cur;
+		if (cfg->owner[d] & CFG_OWNER_START)
+			cur = cfg->owner[d] & ~CFG_OWNER_START;
+		cfg->owner[d] = cur;
 	}
+	for (d = from / 4; d < to / 4; d++)
+		if (cfg->owner[d] == CFG_OWNER_HIDDEN)
+			cfg_blank(cfg, d * 4, 4);
 }
 
-static void vfio_pci_cfg_map_caps(struct vfio_pci_core_device *core,
-				  struct vfio_pci_cfg *cfg)
+/* Walk the standard list; relink the visible capabilities in @vbuf. */
+static void cfg_setup_caps(struct vfio_pci_core_device *core)
 {
+	struct vfio_pci_cfg *cfg = core->cfg;
 	struct pci_dev *pdev = core->pdev;
-	unsigned int d, n;
+	unsigned int link = PCI_CAPABILITY_LIST, n;
+	u8 pos = 0, id, next;
 	u16 status;
-	u32 header;
-	u8 ptr, id;
-
-	for (d = 0; d < PCI_STD_HEADER_SIZEOF / 4; d++)
-		cfg->map[d] = CFG_ENTRY(CFG_HEADER, 0);
 
 	pci_read_config_word(pdev, PCI_STATUS, &status);
-	ptr = 0;
 	if (status & PCI_STATUS_CAP_LIST)
-		pci_read_config_byte(pdev, PCI_CAPABILITY_LIST, &ptr);
-	/* A looped or corrupt list stops at the bound or a bad pointer. */
-	for (n = 0; ptr >= PCI_STD_HEADER_SIZEOF && !(ptr & 3) &&
-	     n < CFG_MAX_CAPS; n++) {
-		pci_read_config_byte(pdev, ptr + PCI_CAP_LIST_ID, &id);
-		cfg->map[ptr / 4] = CFG_ENTRY(CFG_CAP, id) | CFG_START;
-		pci_read_config_byte(pdev, ptr + PCI_CAP_LIST_NEXT, &ptr);
-	}
-	vfio_pci_cfg_sweep(cfg, PCI_STD_HEADER_SIZEOF, PCI_CFG_SPACE_SIZE);
+		pci_read_config_byte(pdev, PCI_CAPABILITY_LIST, &pos);
 
-	if (pdev->cfg_size <= PCI_CFG_SPACE_SIZE)
+	/* A looped or corrupt list stops at the bound or a bad pointer. */
+	for (n = 0; pos >= PCI_STD_HEADER_SIZEOF && n < CFG_MAX_CAPS; n++) {
+		pos &= ~3;
+		if (pci_read_config_byte(pdev, pos + PCI_CAP_LIST_ID, &id) ||
+		    pci_read_config_byte(pdev, pos + PCI_CAP_LIST_NEXT, &next))
+			break;
+		cfg->owner[pos / 4] = CFG_OWNER_START | CFG_OWNER_HIDDEN;
+		if (cfg_setup_cap(core, id, pos)) {
+			cfg->owner[pos / 4] = CFG_OWNER_START | CFG_OWNER_SHOWN;
+			cfg->vbuf[link] = pos;
+			link = pos + PCI_CAP_LIST_NEXT;
+			cfg->vbuf[pos + PCI_CAP_LIST_ID] = id;
+			cfg_perm(cfg, pos, 2, 0xffff, 0);
+		}
+		pos = next;
+	}
+	cfg->vbuf[link] = 0;
+	if (cfg->vbuf[PCI_CAPABILITY_LIST])
+		cfg->vbuf[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	cfg_owner_sweep(cfg, PCI_STD_HEADER_SIZEOF, PCI_CFG_SPACE_SIZE);
+}
+
+/*
+ * The same for the extended list.  Its head is fixed at 0x100: when the
+ * capability there is hidden, a header with ID 0 takes its place and
+ * points to the first visible one.
+ */
+static void cfg_setup_ecaps(struct vfio_pci_core_device *core)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	unsigned int pos = PCI_CFG_SPACE_SIZE, link = 0, first = 0, n;
+	u32 hdr;
+
+	if (cfg->size <= PCI_CFG_SPACE_SIZE)
 		return;
 
-	d = PCI_CFG_SPACE_SIZE;
-	for (n = 0; d >= PCI_CFG_SPACE_SIZE && d < pdev->cfg_size &&
-	     !(d & 3) && n < CFG_MAX_ECAPS; n++) {
-		if (pci_read_config_dword(pdev, d, &header) || !header ||
-		    PCI_POSSIBLE_ERROR(header))
+	for (n = 0; pos >= PCI_CFG_SPACE_SIZE && pos + 4 <= cfg->size &&
+	     n < CFG_MAX_ECAPS; n++) {
+		if (pci_read_config_dword(core->pdev, pos, &hdr) || !hdr ||
+		    PCI_POSSIBLE_ERROR(hdr))
 			break;
-		cfg->map[d / 4] = CFG_ENTRY(CFG_ECAP, PCI_EXT_CAP_ID(header)) |
-				  CFG_START;
-		d = PCI_EXT_CAP_NEXT(header);
+		cfg->owner[pos / 4] = CFG_OWNER_START | CFG_OWNER_HIDDEN;
+		if (cfg_setup_ecap(core, PCI_EXT_CAP_ID(hdr), pos)) {
+			cfg->owner[pos / 4] = CFG_OWNER_START | CFG_OWNER_SHOWN;
+			if (link)
+				cfg_put(cfg->vbuf, link, 4,
+					cfg_get(cfg->vbuf, link, 4) | pos << 20);
+			else
+				first = pos;
+			link = pos;
+			/* The next pointer is filled in by the next one. */
+			cfg_put(cfg->vbuf, pos, 4, hdr & 0xfffff);
+			cfg_perm(cfg, pos, 4, ~0U, 0);
+		}
+		pos = PCI_EXT_CAP_NEXT(hdr);
 	}
-	vfio_pci_cfg_sweep(cfg, PCI_CFG_SPACE_SIZE, pdev->cfg_size);
+	cfg_owner_sweep(cfg, PCI_CFG_SPACE_SIZE, cfg->size);
+	if (cfg->owner[PCI_CFG_SPACE_SIZE / 4] == CFG_OWNER_HIDDEN)
+		cfg_put(cfg->vbuf, PCI_CFG_SPACE_SIZE, 4, first << 20);
 }
 
 /* Where the MSI-X table is, for mmap and region capabilities. */
@@ -188,7 +515,7 @@ static void vfio_pci_cfg_find_msix(struct vfio_pci_core_device *core)
 	u8 pos;
 
 	core->msix_bar = -1;
-	pos = pci_find_capability(pdev, PCI_CAP_ID_MSIX);
+	pos = pdev->msix_cap;
 	if (!pos)
 		return;
 	pci_read_config_word(pdev, pos + PCI_MSIX_FLAGS, &flags);
@@ -201,28 +528,36 @@ static void vfio_pci_cfg_find_msix(struct vfio_pci_core_device *core)
 
 /**
  * vfio_pci_cfg_init - set up config space virtualization for a new user
- * @core: the device, enabled
+ * @core: the device, enabled and in D0
  *
  * Called with dev_set->lock held from vfio_pci_core_enable(); undone by
- * vfio_pci_cfg_exit().  The virtual BARs start out as the device's.
+ * vfio_pci_cfg_exit().  The virtual registers start out as the device's.
  *
  * Return: 0 or -ENOMEM.
  */
 int vfio_pci_cfg_init(struct vfio_pci_core_device *core)
 {
-	struct pci_dev *pdev = core->pdev;
+	unsigned int size = core->pdev->cfg_size;
 	struct vfio_pci_cfg *cfg;
 
 	lockdep_assert_held(&core->vdev.dev_set->lock);
 
-	cfg = kzalloc(struct_size(cfg, map, pdev->cfg_size / 4), GFP_KERNEL);
+	cfg = kzalloc(struct_size(cfg, data, 3 * size + size / 4),
+		      GFP_KERNEL);
 	if (!cfg)
 		return -ENOMEM;
-
-	vfio_pci_cfg_init_bars(core, cfg);
-	vfio_pci_cfg_map_caps(core, cfg);
-	vfio_pci_cfg_find_msix(core);
+	mutex_init(&cfg->lock);
+	cfg->size = size;
+	cfg->vbuf = cfg->data;
+	cfg->virt = cfg->vbuf + size;
+	cfg->wr = cfg->virt + size;
+	cfg->owner = cfg->wr + size;
 	core->cfg = cfg;
+
+	cfg_setup_header(core);
+	cfg_setup_caps(core);
+	cfg_setup_ecaps(core);
+	vfio_pci_cfg_find_msix(core);
 	return 0;
 }
 
@@ -233,42 +568,53 @@ int vfio_pci_cfg_init(struct vfio_pci_core_device *core)
 void vfio_pci_cfg_exit(struct vfio_pci_core_device *core)
 {
 	lockdep_assert_held(&core->vdev.dev_set->lock);
+	if (!core->cfg)
+		return;
+	mutex_destroy(&core->cfg->lock);
 	kfree(core->cfg);
 	core->cfg = NULL;
 }
 
-static enum vfio_pci_hdr_policy vfio_pci_hdr_policy(unsigned int off)
+/**
+ * vfio_pci_cfg_virt_mem - the memory enable bit the user set for a VF
+ * @core: the device
+ *
+ * A VF's COMMAND register has no memory enable; the user's is virtual.
+ * Called under memory_lock; the bit is read without cfg->lock, a byte at
+ * a time.
+ *
+ * Return: PCI_COMMAND_MEMORY if the user set it, else 0.
+ */
+u16 vfio_pci_cfg_virt_mem(struct vfio_pci_core_device *core)
 {
-	switch (off) {
-	case PCI_COMMAND ... PCI_STATUS + 1:
-	case PCI_CACHE_LINE_SIZE:
-	case PCI_LATENCY_TIMER:
-	case PCI_INTERRUPT_LINE:
-		return HDR_PASS;
-	case PCI_BASE_ADDRESS_0 ... PCI_BASE_ADDRESS_5 + 3:
-	case PCI_ROM_ADDRESS ... PCI_ROM_ADDRESS + 3:
-		return HDR_VIRT;
-	default:
-		/* IDs, class, header type, BIST, pointers, pin */
-		return HDR_RO;
-	}
+	struct vfio_pci_cfg *cfg = core->cfg;
+
+	if (!cfg)
+		return 0;
+	return READ_ONCE(cfg->vbuf[PCI_COMMAND]) & PCI_COMMAND_MEMORY;
 }
 
-/* The virtual register a header offset falls in, and its writable bits. */
-static u32 *vfio_pci_hdr_vreg(struct vfio_pci_cfg *cfg, unsigned int off,
-			      u32 *wmask)
+/**
+ * vfio_pci_cfg_reset_done - follow a reset in the virtual registers
+ * @core: the device, just reset (which leaves it in D0)
+ *
+ * Called without memory_lock held.
+ */
+void vfio_pci_cfg_reset_done(struct vfio_pci_core_device *core)
 {
-	if (off >= PCI_ROM_ADDRESS) {
-		*wmask = cfg->rom_wmask;
-		return &cfg->rom;
-	}
-	off = (off - PCI_BASE_ADDRESS_0) / 4;
-	*wmask = cfg->bar_wmask[off];
-	return &cfg->bar[off];
+	struct vfio_pci_cfg *cfg = core->cfg;
+
+	if (!cfg || !cfg->pm)
+		return;
+	mutex_lock(&cfg->lock);
+	cfg->vbuf[cfg->pm + PCI_PM_CTRL] &= ~PCI_PM_CTRL_STATE_MASK;
+	mutex_unlock(&cfg->lock);
 }
 
-static int vfio_pci_cfg_hw_read(struct pci_dev *pdev, unsigned int off,
-				unsigned int len, u32 *val)
+/* ---- access -------------------------------------------------------- */
+
+static int cfg_hw_read(struct pci_dev *pdev, unsigned int off,
+		       unsigned int len, u32 *val)
 {
 	u16 w;
 	u8 b;
@@ -276,158 +622,236 @@ static int vfio_pci_cfg_hw_read(struct pci_dev *pdev, unsigned int off,
 
 	switch (len) {
 	case 4:
-		return pci_user_read_config_dword(pdev, off, val);
+		ret = pci_user_read_config_dword(pdev, off, val);
+		break;
 	case 2:
 		ret = pci_user_read_config_word(pdev, off, &w);
 		*val = w;
-		return ret;
+		break;
 	default:
 		ret = pci_user_read_config_byte(pdev, off, &b);
 		*val = b;
-		return ret;
+		break;
+	}
+	return ret;
+}
+
+static int cfg_hw_write(struct pci_dev *pdev, unsigned int off,
+			unsigned int len, u32 val)
+{
+	switch (len) {
+	case 4:
+		return pci_user_write_config_dword(pdev, off, val);
+	case 2:
+		return pci_user_write_config_word(pdev, off, val);
+	default:
+		return pci_user_write_config_byte(pdev, off, val);
 	}
 }
 
 /*
- * How a pass-through write can affect memory decode: not at all, through
- * COMMAND (only the memory bit going off takes mappings away), or in ways
- * not tracked yet (a function reset through PCIe DEVCTL, a power state
- * change through PMCSR), where mappings go unconditionally.
+ * Change the @bits of a register of the device to those of @val, leaving
+ * the others as they are.  The register is rewritten as narrowly as the
+ * bits allow, so that a status register next to the target never sees
+ * its 1s written back (which would clear them).
  */
-enum vfio_pci_decode_effect {
-	DECODE_NONE,
-	DECODE_COMMAND,
-	DECODE_ANY,
-};
-
-static int vfio_pci_cfg_hw_write(struct vfio_pci_core_device *core,
-				 unsigned int off, unsigned int len, u32 val,
-				 enum vfio_pci_decode_effect effect)
+static int cfg_hw_update(struct pci_dev *pdev, unsigned int off,
+			 unsigned int len, u32 val, u32 bits)
 {
-	struct pci_dev *pdev = core->pdev;
+	unsigned int i, full = 0;
+	u32 cur;
 	int ret;
 
-	/*
-	 * Decode changes happen with no BAR access or fault in flight, the
-	 * user's mappings go before decode does, and the copy of COMMAND
-	 * that BAR access tests is refreshed after.
-	 */
-	if (effect != DECODE_NONE) {
-		down_write(&core->memory_lock);
-		if (effect == DECODE_ANY ||
-		    (off == PCI_COMMAND && !(val & PCI_COMMAND_MEMORY)))
-			vfio_pci_mmap_zap(core);
+	for (i = 0; i < len; i++)
+		full += !!((bits >> (8 * i)) & 0xff);
+	if (full == len) {
+		ret = cfg_hw_read(pdev, off, len, &cur);
+		if (!ret)
+			ret = cfg_hw_write(pdev, off, len,
+					   (cur & ~bits) | (val & bits));
+		return ret;
 	}
+	for (i = 0; i < len; i++) {
+		u32 b = (bits >> (8 * i)) & 0xff;
 
-	switch (len) {
-	case 4:
-		ret = pci_user_write_config_dword(pdev, off, val);
-		break;
-	case 2:
-		ret = pci_user_write_config_word(pdev, off, val);
-		break;
-	default:
-		ret = pci_user_write_config_byte(pdev, off, val);
-		break;
-	}
-
-	if (effect != DECODE_NONE) {
-		vfio_pci_cmd_refresh(core);
-		up_write(&core->memory_lock);
-	}
-	return ret;
-}
-
-static int vfio_pci_hdr_rw(struct vfio_pci_core_device *core,
-			   unsigned int off, unsigned int len, u32 *val,
-			   bool write);
-
-/* A header unit as two units of @half bytes each. */
-static int vfio_pci_hdr_split(struct vfio_pci_core_device *core,
-			      unsigned int off, unsigned int half, u32 *val,
-			      bool write)
-{
-	unsigned int bits = half * 8;
-	u32 lo = *val & ((1U << bits) - 1);
-	u32 hi = *val >> bits;
-	int ret;
-
-	ret = vfio_pci_hdr_rw(core, off, half, &lo, write);
-	if (!ret)
-		ret = vfio_pci_hdr_rw(core, off + half, half, &hi, write);
-	if (!write)
-		*val = lo | hi << bits;
-	return ret;
-}
-
-/* One unit of the header; units mixing policies are split in halves. */
-static int vfio_pci_hdr_rw(struct vfio_pci_core_device *core,
-			   unsigned int off, unsigned int len, u32 *val,
-			   bool write)
-{
-	enum vfio_pci_hdr_policy policy = vfio_pci_hdr_policy(off);
-	struct vfio_pci_cfg *cfg = core->cfg;
-	unsigned int i, shift;
-	u32 *vreg, wmask, m;
-
-	for (i = 1; i < len; i++) {
-		if (vfio_pci_hdr_policy(off + i) == policy)
+		if (!b)
 			continue;
-		/* Mixed: do each half on its own. */
-		return vfio_pci_hdr_split(core, off, len / 2, val, write);
+		ret = cfg_hw_update(pdev, off + i, 1, val >> (8 * i), b);
+		if (ret)
+			return ret;
 	}
-
-	if (policy == HDR_VIRT) {
-		shift = (off & 3) * 8;
-		m = unit_mask(off, len);
-		vreg = vfio_pci_hdr_vreg(cfg, off & ~3U, &wmask);
-		if (write) {
-			u32 v = (*vreg & ~m) | ((*val << shift) & m);
-
-			*vreg = (*vreg & ~wmask) | (v & wmask);
-		} else {
-			*val = (*vreg & m) >> shift;
-		}
-		return 0;
-	}
-
-	if (!write)
-		return vfio_pci_cfg_hw_read(core->pdev, off, len, val);
-	if (policy == HDR_PASS)
-		return vfio_pci_cfg_hw_write(core, off, len, *val,
-					     off < PCI_COMMAND + 2 ?
-					     DECODE_COMMAND : DECODE_NONE);
 	return 0;
 }
 
-/* One unit anywhere in config space. */
-static int vfio_pci_cfg_unit(struct vfio_pci_core_device *core,
-			     unsigned int off, unsigned int len, u32 *val,
-			     bool write)
+/* The unit covers byte @reg of config space. */
+static bool cfg_covers(unsigned int off, unsigned int len, unsigned int reg)
 {
-	u16 entry = core->cfg->map[off / 4];
+	return reg >= off && reg < off + len;
+}
 
-	switch (CFG_KIND(entry)) {
-	case CFG_HEADER:
-		return vfio_pci_hdr_rw(core, off, len, val, write);
-	case CFG_CAP:
-		if (!write)
-			break;
-		/* Interrupt setup is the SET_IRQS ioctl's business. */
-		if (CFG_ID(entry) == PCI_CAP_ID_MSI ||
-		    CFG_ID(entry) == PCI_CAP_ID_MSIX)
-			return 0;
-		return vfio_pci_cfg_hw_write(core, off, len, *val,
-					     CFG_ID(entry) == PCI_CAP_ID_EXP ||
-					     CFG_ID(entry) == PCI_CAP_ID_PM ?
-					     DECODE_ANY : DECODE_NONE);
-	default:
-		/* Free space and extended capabilities: read-only for now. */
-		if (write)
-			return 0;
-		break;
+/* The value a unit's write gives byte @reg (which the unit covers). */
+static u8 cfg_byte_of(unsigned int off, u32 val, unsigned int reg)
+{
+	return val >> (8 * (reg - off));
+}
+
+static int cfg_write_device(struct vfio_pci_core_device *core,
+			    unsigned int off, unsigned int len, u32 val,
+			    u32 bits)
+{
+	bool cmd = cfg_covers(off, len, PCI_COMMAND);
+	int ret;
+
+	if (!cmd)
+		return cfg_hw_update(core->pdev, off, len, val, bits);
+
+	/*
+	 * Decode changes happen with no BAR access or fault in flight, and
+	 * the user's mappings go before decode does.
+	 */
+	down_write(&core->memory_lock);
+	if (!(cfg_byte_of(off, val, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+		vfio_pci_mmap_zap(core);
+	ret = cfg_hw_update(core->pdev, off, len, val, bits);
+	vfio_pci_cmd_refresh(core);
+	up_write(&core->memory_lock);
+	return ret;
+}
+
+static void cfg_pm_write(struct vfio_pci_core_device *core, u32 old)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	u8 *pmcsr = &cfg->vbuf[cfg->pm + PCI_PM_CTRL];
+	u8 want = *pmcsr & PCI_PM_CTRL_STATE_MASK;
+	u8 now;
+
+	if (want == (old & PCI_PM_CTRL_STATE_MASK))
+		return;
+	/* The field's values 0-3 are PCI_D0 to PCI_D3hot. */
+	vfio_pci_set_power(core, (__force pci_power_t)want);
+	/* Show the state the device really went to. */
+	now = (__force u8)core->pdev->current_state;
+	*pmcsr &= ~PCI_PM_CTRL_STATE_MASK;
+	if (now <= (__force u8)PCI_D3hot)
+		*pmcsr |= now;
+}
+
+/* The user asked for a function level reset; the bit never sticks. */
+static void cfg_flr(struct vfio_pci_core_device *core, u8 *bit, u8 mask,
+		    bool has_flr)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+
+	if (!(*bit & mask))
+		return;
+	*bit &= ~mask;
+	/* A reset leaves the device in D0. */
+	if (has_flr && !vfio_pci_reset_function(core) && cfg->pm)
+		cfg->vbuf[cfg->pm + PCI_PM_CTRL] &= ~PCI_PM_CTRL_STATE_MASK;
+}
+
+/*
+ * VPD: writing the address with the flag clear reads a dword into the
+ * data register and sets the flag; with the flag set it writes the data
+ * register out and clears it.  pci_read_vpd() does the handshake with
+ * the device and serializes with the host's own users.
+ */
+static void cfg_vpd_write(struct vfio_pci_core_device *core)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	unsigned int pos = cfg->vpd;
+	u16 addr = cfg_get(cfg->vbuf, pos + PCI_VPD_ADDR, 2);
+	__le32 data;
+
+	if (addr & PCI_VPD_ADDR_F) {
+		data = cpu_to_le32(cfg_get(cfg->vbuf, pos + PCI_VPD_DATA, 4));
+		if (pci_write_vpd(core->pdev, addr & PCI_VPD_ADDR_MASK, 4,
+				  &data) != 4)
+			return;	/* the flag stays set: the write failed */
+		addr &= ~PCI_VPD_ADDR_F;
+	} else {
+		if (pci_read_vpd(core->pdev, addr & PCI_VPD_ADDR_MASK, 4,
+				 &data) != 4)
+			return;
+		cfg_put(cfg->vbuf, pos + PCI_VPD_DATA, 4, le32_to_cpu(data));
+		addr |= PCI_VPD_ADDR_F;
 	}
-	return vfio_pci_cfg_hw_read(core->pdev, off, len, val);
+	cfg_put(cfg->vbuf, pos + PCI_VPD_ADDR, 2, addr);
+}
+
+/* Act on what a stored unit asked for; cfg->lock is held. */
+static void cfg_handlers(struct vfio_pci_core_device *core, unsigned int off,
+			 unsigned int len, u32 val, u32 old)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	u32 devcap;
+
+	lockdep_assert_held(&cfg->lock);
+
+	if (cfg->pm && cfg_covers(off, len, cfg->pm + PCI_PM_CTRL))
+		cfg_pm_write(core, old >> (8 * (cfg->pm + PCI_PM_CTRL - off)));
+	if (cfg->exp && cfg_covers(off, len, cfg->exp + PCI_EXP_DEVCTL + 1)) {
+		pcie_capability_read_dword(core->pdev, PCI_EXP_DEVCAP, &devcap);
+		cfg_flr(core, &cfg->vbuf[cfg->exp + PCI_EXP_DEVCTL + 1],
+			PCI_EXP_DEVCTL_BCR_FLR >> 8,
+			devcap & PCI_EXP_DEVCAP_FLR);
+	}
+	if (cfg->af && cfg_covers(off, len, cfg->af + PCI_AF_CTRL)) {
+		u8 cap = 0;
+
+		pci_read_config_byte(core->pdev, cfg->af + PCI_AF_CAP, &cap);
+		cfg_flr(core, &cfg->vbuf[cfg->af + PCI_AF_CTRL],
+			PCI_AF_CTRL_FLR,
+			(cap & PCI_AF_CAP_TP) && (cap & PCI_AF_CAP_FLR));
+	}
+	if (cfg->vpd && cfg_covers(off, len, cfg->vpd + PCI_VPD_ADDR + 1))
+		cfg_vpd_write(core);
+	/* INTx follows the virtual INTX_DISABLE (intrs.c). */
+	if (cfg_covers(off, len, PCI_COMMAND) ||
+	    cfg_covers(off, len, PCI_COMMAND + 1))
+		vfio_pci_irq_cmd_written(core,
+					 cfg_get(cfg->vbuf, PCI_COMMAND, 2));
+}
+
+static int cfg_read_unit(struct vfio_pci_core_device *core, unsigned int off,
+			 unsigned int len, u32 *val)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	u32 virt = cfg_get(cfg->virt, off, len);
+	u32 full = len == 4 ? ~0U : (1U << (8 * len)) - 1;
+	u32 hw = 0;
+	int ret;
+
+	if (virt != full) {
+		ret = cfg_hw_read(core->pdev, off, len, &hw);
+		if (ret)
+			return pcibios_err_to_errno(ret);
+	}
+	*val = (hw & ~virt) | (cfg_get(cfg->vbuf, off, len) & virt);
+	return 0;
+}
+
+static int cfg_write_unit(struct vfio_pci_core_device *core,
+			  unsigned int off, unsigned int len, u32 val)
+{
+	struct vfio_pci_cfg *cfg = core->cfg;
+	u32 virt, wr, old;
+	int ret = 0;
+
+	mutex_lock(&cfg->lock);
+	virt = cfg_get(cfg->virt, off, len);
+	wr = cfg_get(cfg->wr, off, len);
+	old = cfg_get(cfg->vbuf, off, len);
+	cfg_put(cfg->vbuf, off, len,
+		(old & ~(virt & wr)) | (val & virt & wr));
+
+	if (wr & ~virt)
+		ret = cfg_write_device(core, off, len, val, wr & ~virt);
+	if (wr)
+		cfg_handlers(core, off, len, val, old);
+	mutex_unlock(&cfg->lock);
+
+	return ret ? pcibios_err_to_errno(ret) : 0;
 }
 
 /**
@@ -438,11 +862,12 @@ static int vfio_pci_cfg_unit(struct vfio_pci_core_device *core,
  * @pos: offset in config space
  * @write: direction
  *
- * Any length and alignment is accepted; the access stops at the end of
- * config space.
+ * Any length and alignment inside config space is accepted.  Writes to
+ * bits the user may not change are dropped without an error.
  *
  * Return: bytes done (short if an error stopped it part way) or a negative
- * errno.
+ * errno: -EFAULT for an access reaching past the end of config space or a
+ * bad buffer.
  */
 ssize_t vfio_pci_cfg_rw(struct vfio_pci_core_device *core, char __user *buf,
 			size_t count, loff_t pos, bool write)
@@ -451,9 +876,9 @@ ssize_t vfio_pci_cfg_rw(struct vfio_pci_core_device *core, char __user *buf,
 	size_t done = 0;
 	int ret = 0;
 
-	if (pos >= size)
-		return -EINVAL;
-	count = min_t(size_t, count, size - pos);
+	/* As upstream: an access must lie inside config space as a whole. */
+	if (pos >= size || count > size - pos)
+		return -EFAULT;
 
 	while (done < count) {
 		unsigned int off = pos + done;
@@ -473,24 +898,17 @@ ssize_t vfio_pci_cfg_rw(struct vfio_pci_core_device *core, char __user *buf,
 				ret = -EFAULT;
 				break;
 			}
-			val = le32_to_cpu(le);
+			ret = cfg_write_unit(core, off, len, le32_to_cpu(le));
+		} else {
+			ret = cfg_read_unit(core, off, len, &val);
+			le = cpu_to_le32(val);
+			if (!ret && copy_to_user(buf + done, &le, len))
+				ret = -EFAULT;
 		}
-
-		ret = vfio_pci_cfg_unit(core, off, len, &val, write);
 		if (ret)
 			break;
-
-		if (!write) {
-			le = cpu_to_le32(val);
-			if (copy_to_user(buf + done, &le, len)) {
-				ret = -EFAULT;
-				break;
-			}
-		}
 		done += len;
 	}
 
-	if (!done)
-		return ret;
-	return done;
+	return done ? done : ret;
 }

@@ -2,7 +2,9 @@
 /*
  * vfio-pci-core: lifetime of a PCI device offered through VFIO, its open
  * and close, and the device ioctls.  Config space virtualization lives in
- * config.c, BAR and ROM access in rdwr.c, interrupts in intrs.c.
+ * config.c, BAR and ROM access in rdwr.c, BAR mmap in mmap.c, interrupts
+ * in intrs.c, resets and power states in reset.c, ioeventfds in
+ * ioeventfd.c, the legacy VGA region in vga.c.
  *
  * Lifetimes: the structure is allocated by the bus driver with
  * vfio_alloc_device() (ops->init is vfio_pci_core_init_dev()) and freed by
@@ -16,11 +18,19 @@
  * Lock order, outermost first, for the whole of vfio-pci-core:
  *
  *   dev_set->lock            VFIO core; held around open/close_device()
+ *                            and by hot resets
+ *     cfg->lock              config space writes and their side effects
+ *     core->ioeventfds_lock  the ioeventfd list
  *     core->igate            interrupt setup, teardown and delivery
  *       core->memory_lock    rwsem over the device's memory decode: read
  *                            for BAR/ROM access, write to change decode
- *                            (COMMAND writes) or to reset the device
+ *                            (COMMAND writes) or to reset the device or
+ *                            change its power state; a hot reset holds
+ *                            those of the whole device set, nested
+ *                            under dev_set->lock
  *         pci device lock    only ever try-locked, by function resets
+ *         irqs->intx_lock    INTx state (intrs.c); a spinlock, also taken
+ *                            by the INTx handler and the unmask eventfd
  *
  *   core->bar_lock and vf_token->lock nest inside nothing and contain
  *   nothing.
@@ -57,14 +67,23 @@ static bool vfio_pci_reset_works(struct vfio_pci_core_device *core)
 	return core->pdev->reset_methods[0] != 0;
 }
 
-/* Re-read the COMMAND register after anything may have changed it. */
+/*
+ * Re-read the COMMAND register after anything may have changed it.  What
+ * is kept is the decode BAR access can count on: a VF's memory enable is
+ * the user's virtual one, and nothing decodes outside D0.
+ */
 void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core)
 {
+	struct pci_dev *pdev = core->pdev;
 	u16 cmd;
 
 	lockdep_assert_held_write(&core->memory_lock);
-	if (pci_read_config_word(core->pdev, PCI_COMMAND, &cmd))
+	if (pci_read_config_word(pdev, PCI_COMMAND, &cmd))
 		cmd = 0;
+	if (pdev->no_command_memory)
+		cmd = (cmd & ~PCI_COMMAND_MEMORY) | vfio_pci_cfg_virt_mem(core);
+	if (pdev->current_state != PCI_D0)
+		cmd &= ~PCI_COMMAND_MEMORY;
 	core->cmd = cmd;
 }
 
@@ -87,6 +106,8 @@ int vfio_pci_core_init_dev(struct vfio_device *vdev)
 	core->msix_bar = -1;
 	mutex_init(&core->igate);
 	mutex_init(&core->bar_lock);
+	mutex_init(&core->ioeventfds_lock);
+	INIT_LIST_HEAD(&core->ioeventfds);
 	init_rwsem(&core->memory_lock);
 
 	if (core->pdev->is_physfn) {
@@ -99,6 +120,7 @@ int vfio_pci_core_init_dev(struct vfio_device *vdev)
 	return 0;
 
 err_locks:
+	mutex_destroy(&core->ioeventfds_lock);
 	mutex_destroy(&core->bar_lock);
 	mutex_destroy(&core->igate);
 	return -ENOMEM;
@@ -121,6 +143,7 @@ void vfio_pci_core_release_dev(struct vfio_device *vdev)
 		mutex_destroy(&core->vf_token->lock);
 		kfree(core->vf_token);
 	}
+	mutex_destroy(&core->ioeventfds_lock);
 	mutex_destroy(&core->bar_lock);
 	mutex_destroy(&core->igate);
 }
@@ -170,11 +193,19 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 		return ret;
 
 	dev_set_drvdata(&pdev->dev, core);
-	ret = vfio_register_group_dev(&core->vdev);
+	ret = vfio_pci_vga_init(core);
 	if (ret)
 		goto err_drvdata;
+	/* Nobody can have it open yet. */
+	vfio_pci_set_idle(core, true);
+	ret = vfio_register_group_dev(&core->vdev);
+	if (ret)
+		goto err_vga;
 	return 0;
 
+err_vga:
+	vfio_pci_set_idle(core, false);
+	vfio_pci_vga_exit(core);
 err_drvdata:
 	dev_set_drvdata(&pdev->dev, NULL);
 	return ret;
@@ -193,6 +224,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_device);
 void vfio_pci_core_unregister_device(struct vfio_pci_core_device *core)
 {
 	vfio_unregister_group_dev(&core->vdev);
+	vfio_pci_vga_exit(core);
+	/* The next driver expects the device awake. */
+	vfio_pci_set_idle(core, false);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);
 
@@ -241,11 +275,18 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 	if (ret)
 		goto err_disable;
 
+	/* After config: the user's view of INTx disable is the device's. */
+	ret = vfio_pci_irq_open(core);
+	if (ret)
+		goto err_cfg;
+
 	down_write(&core->memory_lock);
 	vfio_pci_cmd_refresh(core);
 	up_write(&core->memory_lock);
 	return 0;
 
+err_cfg:
+	vfio_pci_cfg_exit(core);
 err_disable:
 	pci_disable_device(pdev);
 	if (core->saved_state) {
@@ -288,6 +329,9 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 
 	lockdep_assert_held(&core->vdev.dev_set->lock);
 
+	/* Wake it if the user left it asleep; its config comes back. */
+	vfio_pci_set_power(core, PCI_D0);
+	vfio_pci_ioeventfd_release_all(core);
 	vfio_pci_irq_release_all(core);
 	vfio_pci_bar_unmap_all(core);
 	vfio_pci_cfg_exit(core);
@@ -304,12 +348,17 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 	    pci_load_and_free_saved_state(pdev, &core->saved_state))
 		pci_warn(pdev, "vfio: cannot reload saved config space\n");
 
+	core->needs_reset = true;
 	if (vfio_pci_reset_works(core) && pci_dev_trylock(pdev)) {
-		if (__pci_reset_function_locked(pdev))
-			pci_dbg(pdev, "vfio: no reset on close\n");
+		if (!__pci_reset_function_locked(pdev))
+			core->needs_reset = false;
 		pci_dev_unlock(pdev);
 	}
 	pci_restore_state(pdev);
+
+	/* Without a function reset, the set's bus reset may do. */
+	vfio_pci_dev_set_idle_reset(core);
+	vfio_pci_set_idle(core, true);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_disable);
 
@@ -400,7 +449,11 @@ static void vfio_pci_region_describe(struct vfio_pci_core_device *core,
 			      VFIO_REGION_INFO_FLAG_WRITE;
 		break;
 	case VFIO_PCI_VGA_REGION_INDEX:
-		/* The legacy VGA ranges are not offered yet. */
+		if (!vfio_pci_vga_present(core))
+			break;
+		info->size = vfio_pci_vga_size();
+		info->flags = VFIO_REGION_INFO_FLAG_READ |
+			      VFIO_REGION_INFO_FLAG_WRITE;
 		break;
 	}
 }
@@ -441,6 +494,9 @@ static int vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *core,
 		return -EINVAL;
 	if (info.index >= VFIO_PCI_NUM_REGIONS)
 		return -EINVAL;
+	if (info.index == VFIO_PCI_VGA_REGION_INDEX &&
+	    !vfio_pci_vga_present(core))
+		return -EINVAL;
 
 	info.offset = vfio_pci_region_offset(info.index);
 	info.cap_offset = 0;
@@ -478,6 +534,7 @@ static int vfio_pci_ioctl_get_irq_info(struct vfio_pci_core_device *core,
 {
 	size_t minsz = offsetofend(struct vfio_irq_info, count);
 	struct vfio_irq_info info;
+	int ret;
 
 	if (copy_from_user(&info, uarg, minsz))
 		return -EFAULT;
@@ -486,8 +543,9 @@ static int vfio_pci_ioctl_get_irq_info(struct vfio_pci_core_device *core,
 	if (info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
 
-	info.flags = vfio_pci_irq_flags(core, info.index);
-	info.count = vfio_pci_irq_count(core, info.index);
+	ret = vfio_pci_irq_info(core, &info);
+	if (ret)
+		return ret;
 
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
@@ -532,17 +590,9 @@ static int vfio_pci_ioctl_reset(struct vfio_pci_core_device *core)
 
 	if (!vfio_pci_reset_works(core))
 		return -EINVAL;
-
-	/*
-	 * A reset turns memory decode off for a while: no BAR access may
-	 * run across it.  pci_try_reset_function() saves and restores the
-	 * config space around the reset, so COMMAND and the BARs survive.
-	 */
-	down_write(&core->memory_lock);
-	vfio_pci_mmap_zap(core);
-	ret = pci_try_reset_function(core->pdev);
-	vfio_pci_cmd_refresh(core);
-	up_write(&core->memory_lock);
+	ret = vfio_pci_reset_function(core);
+	if (!ret)
+		vfio_pci_cfg_reset_done(core);
 	return ret;
 }
 
@@ -574,6 +624,12 @@ long vfio_pci_core_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return vfio_pci_ioctl_set_irqs(core, uarg);
 	case VFIO_DEVICE_RESET:
 		return vfio_pci_ioctl_reset(core);
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+		return vfio_pci_ioctl_hot_reset_info(core, uarg);
+	case VFIO_DEVICE_PCI_HOT_RESET:
+		return vfio_pci_ioctl_hot_reset(core, uarg);
+	case VFIO_DEVICE_IOEVENTFD:
+		return vfio_pci_ioctl_ioeventfd(core, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -602,6 +658,11 @@ static ssize_t vfio_pci_rw(struct vfio_pci_core_device *core,
 		break;
 	case VFIO_PCI_CONFIG_REGION_INDEX:
 		done = vfio_pci_cfg_rw(core, buf, count, pos, write);
+		break;
+	case VFIO_PCI_VGA_REGION_INDEX:
+		if (!vfio_pci_vga_present(core))
+			return -EINVAL;
+		done = vfio_pci_vga_rw(core, buf, count, pos, write);
 		break;
 	default:
 		return -EINVAL;

@@ -119,8 +119,20 @@ static unsigned int vfio_pci_io_width(u64 pos, size_t left, unsigned int max)
 	return w;
 }
 
-static void vfio_pci_io_batch(void __iomem *io, u64 pos, u8 *kbuf,
-			      size_t len, unsigned int max, bool write)
+/**
+ * vfio_pci_io_batch - move bytes between a kernel buffer and a device
+ * @io: an iomap cookie (MMIO or I/O ports)
+ * @pos: offset from @io
+ * @kbuf: the buffer, little-endian as the device sees it
+ * @len: bytes
+ * @max: widest access allowed: 8 for MMIO, 4 for I/O ports
+ * @write: direction
+ *
+ * Every access is naturally aligned and as wide as alignment, @len and
+ * @max allow.  The caller makes sure the device decodes.
+ */
+void vfio_pci_io_batch(void __iomem *io, u64 pos, u8 *kbuf, size_t len,
+		       unsigned int max, bool write)
 {
 	size_t i;
 
@@ -236,47 +248,51 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *core, int bar,
  * @count: bytes
  * @pos: offset in the ROM
  *
- * The ROM is only decoded while memory decode is on, which the user may
- * not have turned on yet (QEMU reads the ROM before the guest runs), so it
- * is turned on for the duration of the read.  Reading past the ROM image
- * returns 0 bytes.
+ * The ROM comes from the device or, for a boot VGA device, from the
+ * platform's shadow copy; pci_map_rom() knows which.  The ROM is only
+ * decoded while memory decode is on, which the user may not have turned
+ * on yet (QEMU reads the ROM before the guest runs), so it is turned on
+ * for the duration of the read, with memory_lock held for writing so no
+ * one else sees it.  Reading past the ROM image returns 0 bytes.
  *
- * Return: bytes read or a negative errno.
+ * Return: bytes read or a negative errno: -EIO when the device is in a
+ * low power state or the ROM cannot be mapped.
  */
 ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *core, char __user *buf,
 			  size_t count, loff_t pos)
 {
 	struct pci_dev *pdev = core->pdev;
+	u64 len = pci_resource_len(pdev, PCI_ROM_RESOURCE);
 	void __iomem *rom;
 	size_t size = 0;
 	u8 *kbuf;
 	u16 cmd;
 	int ret = 0;
 
-	if (!pci_resource_len(pdev, PCI_ROM_RESOURCE))
+	if (!len)
 		return -EINVAL;
-	if (pos >= pci_resource_len(pdev, PCI_ROM_RESOURCE))
+	if (pos >= len)
 		return 0;
-	count = min_t(u64, count, pci_resource_len(pdev, PCI_ROM_RESOURCE) - pos);
+	count = min_t(u64, count, len - pos);
 
 	kbuf = kvmalloc(count, GFP_KERNEL);
 	if (!kbuf)
 		return -ENOMEM;
 
 	down_write(&core->memory_lock);
-	cmd = core->cmd;
+	if (pdev->current_state != PCI_D0 ||
+	    pci_read_config_word(pdev, PCI_COMMAND, &cmd)) {
+		ret = -EIO;
+		goto out_unlock;
+	}
 	if (!(cmd & PCI_COMMAND_MEMORY))
 		pci_write_config_word(pdev, PCI_COMMAND,
 				      cmd | PCI_COMMAND_MEMORY);
 
 	rom = pci_map_rom(pdev, &size);
 	if (rom) {
-		if (pos < size) {
-			count = min_t(size_t, count, size - pos);
-			memcpy_fromio(kbuf, rom + pos, count);
-		} else {
-			count = 0;
-		}
+		count = pos < size ? min_t(size_t, count, size - pos) : 0;
+		memcpy_fromio(kbuf, rom + pos, count);
 		pci_unmap_rom(pdev, rom);
 	} else {
 		ret = -EIO;
@@ -284,12 +300,11 @@ ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *core, char __user *buf,
 
 	if (!(cmd & PCI_COMMAND_MEMORY))
 		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+out_unlock:
 	up_write(&core->memory_lock);
 
 	if (!ret && copy_to_user(buf, kbuf, count))
 		ret = -EFAULT;
 	kvfree(kbuf);
-	if (ret)
-		return ret;
-	return count;
+	return ret ? ret : count;
 }
