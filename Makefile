@@ -98,3 +98,4 @@ clean:
 	rm -rf $(B)
 
 -include $(TOP)/tools/testing/selftests/vfio/testbed.mk
+-include $(TOP)/tools/testing/selftests/vfio/intree/intree.mk

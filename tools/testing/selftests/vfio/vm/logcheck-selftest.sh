@@ -54,6 +54,7 @@ run banners "[    0.1] kmemleak: Kernel memory leak detector initialized (mem po
 	"[    0.1] kasan: KernelAddressSanitizer initialized" \
 	"[    0.1] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar" \
 	"[    0.1] ... MAX_LOCKDEP_SUBCLASSES:  8" \
+	"[    0.1] rcu: 	RCU lockdep checking is enabled." \
 	"[    9.9] crash[200]: segfault at 0 ip 0000000000401745 sp 00007ffd error 6" < <(clean_stream)
 ok "$status" "checker banners and user segfaults are not splats"
 

@@ -27,7 +27,7 @@ set -u
 # WARN/BUG/Oops and their trailers, lockdep, KASAN/UBSAN, kmemleak reports
 # (not its boot banner), refcount_t, hung tasks, lockups, RCU stalls,
 # list/page corruption, panics.
-SPLAT_RE='WARNING:|BUG:|kernel BUG at|Oops|general protection fault|Call [Tt]race:|cut here \]|refcount_t:|KASAN:|UBSAN:|lockdep|DEBUG_LOCKS_WARN_ON|possible (recursive|circular) locking|kmemleak: .*suspected memory leak|unreferenced object 0x|soft lockup|hard LOCKUP|detected stall|blocked for more than|Kernel panic|list_(add|del) corruption|Bad page (state|map)|Unable to handle|invalid opcode:|stack-protector|double fault'
+SPLAT_RE='WARNING:|BUG:|kernel BUG at|Oops|general protection fault|Call [Tt]race:|cut here \]|refcount_t:|KASAN:|UBSAN:|lockdep is turned off|non-static key|DEBUG_LOCKS_WARN_ON|possible (recursive|circular) locking|kmemleak: .*suspected memory leak|unreferenced object 0x|soft lockup|hard LOCKUP|detected stall|blocked for more than|Kernel panic|list_(add|del) corruption|Bad page (state|map)|Unable to handle|invalid opcode:|stack-protector|double fault'
 
 total_p=0 total_f=0 total_s=0
 

@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-kernel.sh [-f debug|plain] [-j N] [--config-only] [--vfio-only]
+#
+# The in-tree build of the series: overlay this subtree onto the Linux 6.12
+# source (/usr/src/linux-source-6.12.tar.xz, unpacked once into
+# build/linux and kept), configure a small x86_64 guest kernel for the
+# QEMU test bed and build it, niced, into build/kbuild-<flavour>.  The
+# result goes to build/kernel-<flavour>/:
+#
+#   vmlinuz             the bzImage
+#   config, System.map  of that build
+#   kernelrelease       e.g. 6.12.117-vfio-debug
+#   lib/modules/<rel>/  every module (modules_install, depmod'ed)
+#   vfio/*.ko           our vfio stack as built in-tree (vfio, vfio_iommu_type1,
+#                       vfio-pci-core, vfio-pci): the bed's "ours" set
+#
+# Flavours (intree/<flavour>.config, merged last):
+#   debug   lockdep, KASAN, kmemleak, UBSAN, debug objects, fault injection
+#   plain   no debugging; also builds KVM's vfio device (virt/kvm/vfio.c)
+#
+#   --config-only   stop after writing the .config
+#   --vfio-only     rebuild just drivers/vfio (`make drivers/vfio/`, fast)
+#                   in an existing build and refresh vfio/*.ko
+#
+# Environment: KERNEL_FLAVOR, JOBS (2), KEEP_GOING=1 (make -k: every error
+# at once), BASE_CONFIG (allnoconfig), B (build/).
+#
+# The kernel's own Kconfig drives the build: drivers/Kconfig sources our
+# drivers/vfio/Kconfig, drivers/Makefile descends into drivers/vfio/.
+# Nothing but build/ is written.
+set -euo pipefail
+# One block, parsed whole before it runs: editing this file during a
+# (long) build cannot derail it.
+{
+here=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$here/../../../../.." && pwd)
+B=${B:-$TOP/build}
+SRC_TARBALL=${SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+KSRC=$B/linux
+flavour=${KERNEL_FLAVOR:-debug}
+BASE_CONFIG=${BASE_CONFIG:-allnoconfig}
+jobs=${JOBS:-2}
+config_only=0 vfio_only=0
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-f | --flavour | --flavor) flavour=$2; shift ;;
+	-j) jobs=$2; shift ;;
+	-j*) jobs=${1#-j} ;;
+	--config-only) config_only=1 ;;
+	--vfio-only) vfio_only=1 ;;
+	-h | --help) sed -n '4,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "build-kernel.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+case $flavour in
+debug | plain) ;;
+*) echo "build-kernel.sh: KERNEL_FLAVOR must be debug or plain, not $flavour" >&2; exit 2 ;;
+esac
+
+OBJ=$B/kbuild-$flavour
+OUT=$B/kernel-$flavour
+log() { echo "build-kernel: $*"; }
+kmake() { nice -n 19 make -s -C "$KSRC" O="$OBJ" -j"$jobs" ${KEEP_GOING:+-k} "$@"; }
+
+# 1. The source, once.  A half-extracted tree never passes for a whole one.
+if [ ! -e "$KSRC/.unpacked" ]; then
+	log "unpacking $SRC_TARBALL into $KSRC"
+	rm -rf "$KSRC" "$KSRC.tmp"
+	mkdir -p "$KSRC.tmp"
+	nice -n 19 tar -xJf "$SRC_TARBALL" -C "$KSRC.tmp" --strip-components=1
+	touch "$KSRC.tmp/.unpacked"
+	mv "$KSRC.tmp" "$KSRC"
+fi
+
+# 2. Our tree replaces upstream's vfio.  rsync keeps mtimes, so kbuild only
+# rebuilds what changed; --delete drops upstream's files (and ours that
+# were removed).  Objects live in $OBJ, never in the source tree.
+log "overlaying drivers/vfio and the vfio headers from $TOP"
+rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+	--exclude='*.mod' --exclude='*.mod.c' --exclude='modules.order' \
+	--exclude='Module.symvers' \
+	"$TOP/drivers/vfio/" "$KSRC/drivers/vfio/"
+for h in include/linux/vfio.h include/linux/vfio_pci_core.h \
+	include/uapi/linux/vfio.h; do
+	if [ -e "$TOP/$h" ]; then
+		rsync -a "$TOP/$h" "$KSRC/$h"
+	else
+		rm -f "$KSRC/$h"
+	fi
+done
+if [ -e "$TOP/Documentation/driver-api/vfio.rst" ]; then
+	rsync -a "$TOP/Documentation/driver-api/vfio.rst" \
+		"$KSRC/Documentation/driver-api/vfio.rst"
+fi
+
+# 3. The configuration: allnoconfig + kvm_guest.config + the series'
+# Kconfig.fragment + the bed's needs + the flavour; BASE_CONFIG=
+# x86_64_defconfig starts from a fuller (and much slower to build) kernel.
+# Redone whenever one of the inputs (or a Kconfig of ours) is newer than
+# the .config.
+frags=("$KSRC/kernel/configs/kvm_guest.config" "$TOP/Kconfig.fragment"
+	"$here/base.config" "$here/$flavour.config")
+mkdir -p "$OBJ"
+need_config=0
+[ -e "$OBJ/.config" ] || need_config=1
+[ "$(cat "$OBJ/.base_config" 2>/dev/null)" = "$BASE_CONFIG" ] || need_config=1
+for f in "$0" "${frags[@]}" $(find "$TOP/drivers/vfio" -name Kconfig); do
+	[ "$f" -nt "$OBJ/.config" ] && need_config=1
+done
+if [ $need_config = 1 ]; then
+	log "configuring $flavour in $OBJ"
+	if [ "$BASE_CONFIG" = allnoconfig ]; then
+		# allnoconfig with every fragment's value known up front
+		# (KCONFIG_ALLCONFIG): the defaults of what stays are computed
+		# for the final config (64-bit, ...), not for allnoconfig's.
+		mc_args=(-n)
+	else
+		kmake "$BASE_CONFIG" >/dev/null
+		mc_args=(-m "$OBJ/.config")
+	fi
+	(cd "$KSRC" && nice -n 19 scripts/kconfig/merge_config.sh -O "$OBJ" \
+		"${mc_args[@]}" "${frags[@]}" >"$OBJ/merge_config.log" 2>&1) || {
+		cat "$OBJ/merge_config.log" >&2
+		exit 1
+	}
+	kmake olddefconfig >/dev/null
+	# Every value asked for must have survived the dependency resolution;
+	# a missing dependency is a configuration bug, not something to find
+	# out at boot.
+	# The last fragment that names a symbol wins, as in merge_config.
+	bad=0
+	while read -r sym want frag; do
+		[ "$want" = n ] && want=
+		got=$(sed -n "s/^$sym=//p" "$OBJ/.config")
+		[ "$got" = "$want" ] && continue
+		# A module that something built in selects is =y: fine.
+		[ "$want" = m ] && [ "$got" = y ] && continue
+		echo "build-kernel: $frag: $sym=${want:-n} wanted, got ${got:-n}" >&2
+		bad=1
+	done < <(for f in "${frags[@]}"; do
+		sed -n -e "s|^\(CONFIG_[A-Za-z0-9_]*\)=\(.*\)|\1 \2 ${f##*/}|p" \
+			-e "s|^# \(CONFIG_[A-Za-z0-9_]*\) is not set|\1 n ${f##*/}|p" "$f"
+	done | awk '{ v[$1] = $0; if (!($1 in o)) o[$1] = ++n; k[o[$1]] = $1 }
+		END { for (i = 1; i <= n; i++) print v[k[i]] }')
+	[ $bad = 0 ] || { log "configuration does not hold (see above)"; exit 1; }
+	echo "$BASE_CONFIG" >"$OBJ/.base_config"
+	touch "$OBJ/.config"
+fi
+[ $config_only = 1 ] && { log "config in $OBJ/.config"; exit 0; }
+
+# The release as the build stamps it (LOCALVERSION from the .config):
+# syncconfig first, or a fresh build dir has no auto.conf to take it from.
+kmake syncconfig >/dev/null
+rel=$(kmake -s kernelrelease)
+
+# copy_vfio DIR: our stack, flat, as the bed's "ours" module set.
+copy_vfio() {
+	mkdir -p "$OUT/vfio"
+	rm -f "$OUT/vfio/"*.ko
+	find "$1" -name '*.ko' -exec cp {} "$OUT/vfio/" \;
+	log "vfio modules: $(cd "$OUT/vfio" && echo *.ko)"
+}
+
+if [ $vfio_only = 1 ]; then
+	[ -e "$OBJ/Module.symvers" ] || { log "no full build in $OBJ yet"; exit 1; }
+	log "building drivers/vfio ($flavour, $rel)"
+	kmake drivers/vfio/
+	copy_vfio "$OBJ/drivers/vfio"
+	exit 0
+fi
+
+# 4. Build.  Niced: QEMU guests share these cores.
+log "building $rel: bzImage modules (nice -n 19, -j$jobs)"
+t0=$(date +%s)
+kmake bzImage modules
+t1=$(date +%s)
+log "built in $(((t1 - t0) / 60))m$(((t1 - t0) % 60))s"
+
+# 5. Install where the test bed takes it from.
+rm -rf "$OUT.tmp"
+mkdir -p "$OUT.tmp"
+kmake INSTALL_MOD_PATH="$OUT.tmp" INSTALL_MOD_STRIP=1 modules_install >/dev/null
+rm -f "$OUT.tmp/lib/modules/$rel/build" "$OUT.tmp/lib/modules/$rel/source"
+cp "$OBJ/arch/x86/boot/bzImage" "$OUT.tmp/vmlinuz"
+cp "$OBJ/.config" "$OUT.tmp/config"
+cp "$OBJ/System.map" "$OUT.tmp/System.map"
+echo "$rel" >"$OUT.tmp/kernelrelease"
+rm -rf "$OUT"
+mv "$OUT.tmp" "$OUT"
+copy_vfio "$OUT/lib/modules/$rel/kernel/drivers/vfio"
+log "installed $rel into $OUT"
+exit 0
+}
