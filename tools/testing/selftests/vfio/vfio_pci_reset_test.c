@@ -789,7 +789,7 @@ TEST_F_TIMEOUT(ivshmem, stress_faults_and_toggles, 300)
 		.fd = self->dev.device,
 		.bar_index = TB_IVSHMEM_BAR,
 		.bar = self->bar,
-		.pace_us = 20,
+		.pace_us = 50,
 	};
 
 	stress_run(_metadata, &s, STRESS_TOGGLES, false);
