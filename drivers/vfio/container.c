@@ -135,7 +135,7 @@ static bool vfio_backend_fits(struct vfio_container *container,
 	return vfio_backend_is_noiommu(ops) == container->noiommu;
 }
 
-void vfio_container_get(struct vfio_container *container)
+static void vfio_container_get(struct vfio_container *container)
 {
 	kref_get(&container->kref);
 }
@@ -149,7 +149,7 @@ static void vfio_container_release(struct kref *kref)
 	kfree(container);
 }
 
-void vfio_container_put(struct vfio_container *container)
+static void vfio_container_put(struct vfio_container *container)
 {
 	kref_put(&container->kref, vfio_container_release);
 }

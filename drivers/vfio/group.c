@@ -282,17 +282,6 @@ void vfio_group_remove_device(struct vfio_device *vdev)
 		put_device(&group->dev);
 }
 
-/**
- * vfio_device_group_is_noiommu - is a device unprotected by any IOMMU?
- * @vdev: a registered device
- *
- * Return: true in no-IOMMU mode.
- */
-bool vfio_device_group_is_noiommu(struct vfio_device *vdev)
-{
-	return vdev->group->kind == VFIO_GROUP_NOIOMMU;
-}
-
 /* ---- the group file ---- */
 
 static int vfio_group_attach(struct vfio_group *group,

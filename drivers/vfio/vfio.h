@@ -169,7 +169,6 @@ void vfio_group_publish_device(struct vfio_device *vdev);
 void vfio_group_unpublish_device(struct vfio_device *vdev);
 void vfio_group_remove_device(struct vfio_device *vdev);
 void vfio_group_close_device_file(struct file *group_file);
-bool vfio_device_group_is_noiommu(struct vfio_device *vdev);
 int __init vfio_group_init(void);
 void vfio_group_exit(void);
 #else
@@ -195,11 +194,6 @@ static inline void vfio_group_close_device_file(struct file *group_file)
 {
 }
 
-static inline bool vfio_device_group_is_noiommu(struct vfio_device *vdev)
-{
-	return false;
-}
-
 static inline int vfio_group_init(void)
 {
 	return 0;
@@ -217,8 +211,6 @@ int vfio_container_attach_group(struct vfio_container *container,
 void vfio_container_detach_group(struct vfio_group *group);
 bool vfio_container_has_backend(struct vfio_container *container);
 bool vfio_container_enforced_coherent(struct vfio_container *container);
-void vfio_container_get(struct vfio_container *container);
-void vfio_container_put(struct vfio_container *container);
 void vfio_container_register_device(struct vfio_device *vdev);
 void vfio_container_unregister_device(struct vfio_device *vdev);
 int vfio_container_pin_pages(struct vfio_container *container,
