@@ -15,11 +15,14 @@
  *   00:04.0       pci-testdev 1b36:0005        2   alone
  *   00:05.0       ivshmem-plain 1af4:1110      3   alone, BAR2 = host file
  *   00:06.0       nvme PF 1b36:0010, SR-IOV    4   alone
- *   00:06.1/.2    nvme VF0/VF1 (sriov_numvfs)  8/9 one group each
+ *   00:06.1/.2    nvme VF0/VF1 (sriov_numvfs)  10/11 one group each
  *   00:07.0       e1000 8086:100e (mf slot)    5   shared with 07.1
  *   00:07.1       pci-testdev 1b36:0005        5   shared with 07.0
  *   00:08.0       virtio-9p (the /host share)  6   harness only
- *   00:1f.0/2/3   ICH9 LPC, AHCI, SMBus        7   shared by all three
+ *   00:09.0       pcie-pci-bridge 1b36:000e    7   shared with 01:01.0
+ *   01:01.0       pci-testdev 1b36:0005        7   behind the bridge
+ *   00:0a.0       std VGA 1234:1111            8   alone, VGA class
+ *   00:1f.0/2/3   ICH9 LPC, AHCI, SMBus        9   shared by all three
  *
  * Group numbers follow probe order and are stable for this machine, but
  * look a group up through /sys/bus/pci/devices/BDF/iommu_group rather than
@@ -75,6 +78,17 @@
  */
 #define TB_PAIR_E1000_BDF	"0000:00:07.0"
 #define TB_PAIR_TESTDEV_BDF	"0000:00:07.1"
+
+/* A conventional PCI bus behind a PCIe-to-PCI bridge: the only place in
+ * the bed with a secondary bus reset, so hot reset and bus-reset paths
+ * have a device.  The bridge and the device behind it share one group
+ * (conventional PCI requester IDs alias to the bridge).
+ */
+#define TB_BRIDGE_BDF		"0000:00:09.0"
+#define TB_BRIDGED_TESTDEV_BDF	"0000:01:01.0"
+
+/* QEMU's std VGA: VGA class, so vfio-pci offers the legacy VGA region. */
+#define TB_VGA_BDF		"0000:00:0a.0"
 
 /* One group, three devices, none with a driver (AHCI is a module the
  * guest does not load).

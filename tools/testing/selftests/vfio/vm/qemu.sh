@@ -41,7 +41,7 @@ rm -f "$out"/*.log
 rm -f "$share/ivshmem"
 truncate -s 1M "$share/ivshmem"
 
-slot() { echo "${1#0000:00:}"; }
+slot() { echo "${1#0000:0?:}"; }
 
 # no_timer_check: under TCG on a loaded host the IO-APIC timer check can
 # time out and panic the boot; the check proves nothing about vfio.
@@ -76,6 +76,10 @@ args+=(
 	# network peer on purpose (QEMU warns about it in qemu.log).
 	-device "e1000,addr=$(slot "$TB_PAIR_E1000_BDF"),multifunction=on"
 	-device "pci-testdev,addr=$(slot "$TB_PAIR_TESTDEV_BDF")"
+	# A PCIe-to-PCI bridge with one device behind it: a bus to reset.
+	-device "pcie-pci-bridge,id=tbbr,addr=$(slot "$TB_BRIDGE_BDF")"
+	-device "pci-testdev,bus=tbbr,addr=$(slot "$TB_BRIDGED_TESTDEV_BDF")"
+	-device "VGA,addr=$(slot "$TB_VGA_BDF")"
 	-fsdev "local,id=hostshare,path=$share,security_model=none"
 	-device "virtio-9p-pci,fsdev=hostshare,mount_tag=host,addr=$(slot "$TB_SHARE_BDF")"
 	-append "$cmdline"
