@@ -26,7 +26,7 @@
 #define VGA_IO_COLOR	0x3c0
 #define VGA_IO_COLOR_END 0x3e0
 
-/* Bytes one access moves at most; VGA users go 1, 2 or 4 at a time. */
+/* Bytes moved per arbiter round trip; VGA users go 1, 2 or 4 at a time. */
 #define VGA_BATCH	64
 
 /**
@@ -112,18 +112,26 @@ void vfio_pci_vga_exit(struct vfio_pci_core_device *core)
  * @pos: offset in the region, i.e. the legacy address
  * @write: direction
  *
- * Return: bytes done, at most VGA_BATCH and never past the range @pos is
- * in, or a negative errno: -EINVAL in a hole, -EIO for the memory range
- * while memory decode is off, an arbiter error.
+ * The access is cut into batches of VGA_BATCH bytes bounced through a
+ * kernel buffer, the arbiter taken and memory_lock held (so no reset or
+ * power change runs under it) around each batch's device accesses only.
+ * Unlike a BAR the range is not gated on COMMAND.MEMORY: a VMM forwards
+ * its guest's legacy cycles whatever the guest's command register says,
+ * and a device that does not decode them reads as all ones.
+ *
+ * Return: bytes done, short at the end of the range @pos is in or if a
+ * fault or a signal stopped it part way, or a negative errno: -EINVAL in
+ * a hole, -EFAULT, an arbiter error.
  */
 ssize_t vfio_pci_vga_rw(struct vfio_pci_core_device *core, char __user *buf,
 			size_t count, loff_t pos, bool write)
 {
 	unsigned int rsrc, start, end;
-	void __iomem *io;
 	u8 kbuf[VGA_BATCH];
+	void __iomem *io;
 	bool mem = false;
-	int ret;
+	size_t done = 0;
+	int ret = 0;
 
 	if (pos >= VGA_MEM_START && pos < VGA_MEM_END) {
 		start = VGA_MEM_START;
@@ -138,33 +146,38 @@ ssize_t vfio_pci_vga_rw(struct vfio_pci_core_device *core, char __user *buf,
 	} else {
 		return -EINVAL;
 	}
-	count = min3(count, (size_t)(end - pos), sizeof(kbuf));
+	count = min_t(size_t, count, end - pos);
 	rsrc = mem ? VGA_RSRC_LEGACY_MEM : VGA_RSRC_LEGACY_IO;
-
-	if (write && copy_from_user(kbuf, buf, count))
-		return -EFAULT;
 
 	io = mem ? ioremap(start, end - start) : ioport_map(start, end - start);
 	if (!io)
 		return -ENOMEM;
-	ret = vga_get_interruptible(core->pdev, rsrc);
-	if (ret)
-		goto out_unmap;
-	/* Like a BAR, the legacy memory range decodes with memory space on. */
-	down_read(&core->memory_lock);
-	if (mem && !vfio_pci_memory_enabled(core))
-		ret = -EIO;
-	else
-		vfio_pci_io_batch(io, pos - start, kbuf, count, 4, write);
-	up_read(&core->memory_lock);
-	vga_put(core->pdev, rsrc);
 
-	if (!ret && !write && copy_to_user(buf, kbuf, count))
-		ret = -EFAULT;
-out_unmap:
+	while (done < count) {
+		size_t n = min_t(size_t, count - done, sizeof(kbuf));
+
+		if (write && copy_from_user(kbuf, buf + done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = vga_get_interruptible(core->pdev, rsrc);
+		if (ret)
+			break;
+		down_read(&core->memory_lock);
+		vfio_pci_io_batch(io, pos - start + done, kbuf, n, 4, write);
+		up_read(&core->memory_lock);
+		vga_put(core->pdev, rsrc);
+
+		if (!write && copy_to_user(buf + done, kbuf, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += n;
+	}
+
 	if (mem)
 		iounmap(io);
 	else
 		ioport_unmap(io);
-	return ret ? ret : count;
+	return done ? done : ret;
 }
