@@ -253,10 +253,13 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *core, int bar,
  * decoded while memory decode is on, which the user may not have turned
  * on yet (QEMU reads the ROM before the guest runs), so it is turned on
  * for the duration of the read, with memory_lock held for writing so no
- * one else sees it.  Reading past the ROM image returns 0 bytes.
+ * one else sees it.  The region is as long as the ROM resource; what lies
+ * past the image pci_map_rom() finds in it reads as all ones, like an
+ * unprogrammed ROM part.
  *
- * Return: bytes read or a negative errno: -EIO when the device is in a
- * low power state or the ROM cannot be mapped.
+ * Return: bytes read, short at the end of the region, or a negative errno:
+ * -EINVAL at or past the end, -EIO when the device is in a low power state
+ * or the ROM cannot be mapped.
  */
 ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *core, char __user *buf,
 			  size_t count, loff_t pos)
@@ -269,10 +272,8 @@ ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *core, char __user *buf,
 	u16 cmd;
 	int ret = 0;
 
-	if (!len)
+	if (!len || pos >= len)
 		return -EINVAL;
-	if (pos >= len)
-		return 0;
 	count = min_t(u64, count, len - pos);
 
 	kbuf = kvmalloc(count, GFP_KERNEL);
@@ -291,8 +292,10 @@ ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *core, char __user *buf,
 
 	rom = pci_map_rom(pdev, &size);
 	if (rom) {
-		count = pos < size ? min_t(size_t, count, size - pos) : 0;
-		memcpy_fromio(kbuf, rom + pos, count);
+		memset(kbuf, 0xff, count);
+		if (pos < size)
+			memcpy_fromio(kbuf, rom + pos,
+				      min_t(size_t, count, size - pos));
 		pci_unmap_rom(pdev, rom);
 	} else {
 		ret = -EIO;
