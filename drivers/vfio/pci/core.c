@@ -44,6 +44,7 @@
  * through a kernel buffer.
  */
 
+#include <linux/aperture.h>
 #include <linux/eventfd.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -187,6 +188,14 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 		return -EINVAL;
 	if (WARN_ON(&pdev->dev != core->vdev.dev))
 		return -EINVAL;
+	/*
+	 * A host console (vgacon, a firmware framebuffer) must not keep
+	 * drawing on a device the user owns: hand the device over for good.
+	 */
+	ret = aperture_remove_conflicting_pci_devices(pdev,
+						      core->vdev.ops->name);
+	if (ret)
+		return ret;
 
 	ret = vfio_assign_device_set(&core->vdev, vfio_pci_reset_domain(core));
 	if (ret)
