@@ -101,6 +101,8 @@ struct vfio_pci_core_opts {
  * @bar_lock: serializes setting up @barmap
  * @barmap: kernel mapping of each BAR, made on first access and torn down
  *          on close
+ * @bar_pad: for a BAR smaller than a page, the rest of its page, held
+ *           while the device is open so the BAR can be mapped (mmap.c)
  * @memory_lock: guards the device's memory decode: held for reading across
  *               every access that needs decode on (BAR and ROM access, BAR
  *               mmap faults), for writing by anything that turns it off or
@@ -139,6 +141,7 @@ struct vfio_pci_core_device {
 	struct vfio_pci_cfg *cfg;
 	struct mutex bar_lock;		/* sets up barmap */
 	void __iomem *barmap[PCI_STD_NUM_BARS];
+	struct resource *bar_pad[PCI_STD_NUM_BARS];
 
 	struct rw_semaphore memory_lock;
 	u16 cmd;

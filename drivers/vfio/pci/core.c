@@ -292,6 +292,7 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 	down_write(&core->memory_lock);
 	vfio_pci_cmd_refresh(core);
 	up_write(&core->memory_lock);
+	vfio_pci_mmap_pad(core);
 	return 0;
 
 err_cfg:
@@ -343,6 +344,7 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 	vfio_pci_ioeventfd_release_all(core);
 	vfio_pci_irq_release_all(core);
 	vfio_pci_bar_unmap_all(core);
+	vfio_pci_mmap_unpad(core);
 	vfio_pci_cfg_exit(core);
 
 	pci_clear_master(pdev);

@@ -15,10 +15,16 @@
  * The vma keeps the file offset as its vm_pgoff, so a vma's position in
  * the address_space is its region offset: zapping a file range zaps
  * exactly the mappings of that range.
+ *
+ * A memory BAR smaller than a page can be mapped too when it starts a
+ * page and the rest of that page is free: while the device is open the
+ * rest is held as a *pad*, a resource of its own beside the BAR, so no
+ * other BAR can be placed there and reached through the user's page.
  */
 
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
@@ -32,8 +38,8 @@
  * @core: the device
  * @bar: BAR number
  *
- * Memory BARs of at least a page can; a smaller BAR would share its page
- * with whatever follows it.
+ * Memory BARs of at least a page can, and smaller ones whose page is
+ * padded (see vfio_pci_mmap_pad()).
  *
  * Return: true if mmap() of the BAR's region is allowed.
  */
@@ -41,7 +47,64 @@ bool vfio_pci_mmap_ok(struct vfio_pci_core_device *core, int bar)
 {
 	return vfio_pci_bar_present(core, bar) &&
 	       pci_resource_flags(core->pdev, bar) & IORESOURCE_MEM &&
-	       pci_resource_len(core->pdev, bar) >= PAGE_SIZE;
+	       (pci_resource_len(core->pdev, bar) >= PAGE_SIZE ||
+		core->bar_pad[bar]);
+}
+
+/**
+ * vfio_pci_mmap_pad - hold the rest of the page of each sub-page BAR
+ * @core: the device, being opened
+ *
+ * A BAR that does not start a page, or whose page already holds something
+ * else, gets no pad and stays unmappable.  Undo with
+ * vfio_pci_mmap_unpad().
+ */
+void vfio_pci_mmap_pad(struct vfio_pci_core_device *core)
+{
+	int bar;
+
+	lockdep_assert_held(&core->vdev.dev_set->lock);
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		struct resource *res = pci_resource_n(core->pdev, bar);
+		struct resource *pad;
+
+		if (!(res->flags & IORESOURCE_MEM) || !res->parent ||
+		    !resource_size(res) || resource_size(res) >= PAGE_SIZE ||
+		    !PAGE_ALIGNED(res->start))
+			continue;
+		pad = kzalloc(sizeof(*pad), GFP_KERNEL);
+		if (!pad)
+			continue;
+		pad->name = "vfio-pci sub-page pad";
+		pad->start = res->end + 1;
+		pad->end = res->start + PAGE_SIZE - 1;
+		pad->flags = res->flags & ~IORESOURCE_BUSY;
+		if (request_resource(res->parent, pad)) {
+			kfree(pad);
+			continue;
+		}
+		core->bar_pad[bar] = pad;
+	}
+}
+
+/**
+ * vfio_pci_mmap_unpad - give back what vfio_pci_mmap_pad() held
+ * @core: the device, being closed: no user mapping is left
+ */
+void vfio_pci_mmap_unpad(struct vfio_pci_core_device *core)
+{
+	int bar;
+
+	lockdep_assert_held(&core->vdev.dev_set->lock);
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		if (!core->bar_pad[bar])
+			continue;
+		release_resource(core->bar_pad[bar]);
+		kfree(core->bar_pad[bar]);
+		core->bar_pad[bar] = NULL;
+	}
 }
 
 /**

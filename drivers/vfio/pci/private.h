@@ -116,6 +116,8 @@ static inline ssize_t vfio_pci_vga_rw(struct vfio_pci_core_device *core,
 /* mmap.c */
 #ifdef CONFIG_VFIO_PCI_MMAP
 bool vfio_pci_mmap_ok(struct vfio_pci_core_device *core, int bar);
+void vfio_pci_mmap_pad(struct vfio_pci_core_device *core);
+void vfio_pci_mmap_unpad(struct vfio_pci_core_device *core);
 void vfio_pci_mmap_zap(struct vfio_pci_core_device *core);
 int vfio_pci_mmap(struct vfio_pci_core_device *core,
 		  struct vm_area_struct *vma);
@@ -124,6 +126,14 @@ static inline bool vfio_pci_mmap_ok(struct vfio_pci_core_device *core,
 				    int bar)
 {
 	return false;
+}
+
+static inline void vfio_pci_mmap_pad(struct vfio_pci_core_device *core)
+{
+}
+
+static inline void vfio_pci_mmap_unpad(struct vfio_pci_core_device *core)
+{
 }
 
 static inline void vfio_pci_mmap_zap(struct vfio_pci_core_device *core)
