@@ -167,6 +167,8 @@ static void cfg_seed(struct vfio_pci_core_device *core, unsigned int off,
 /* ---- policy: header ------------------------------------------------ */
 
 static const struct cfg_field cfg_header_fields[] = {
+	CFG_FIELD(PCI_VENDOR_ID, 2, 0xffff, 0),
+	CFG_FIELD(PCI_DEVICE_ID, 2, 0xffff, 0),
 	CFG_FIELD(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE, CFG_CMD_WR),
 	CFG_FIELD(PCI_STATUS, 2, PCI_STATUS_CAP_LIST, CFG_STATUS_RW1C),
 	CFG_FIELD(PCI_CACHE_LINE_SIZE, 1, 0, 0xff),
@@ -236,6 +238,13 @@ static void cfg_setup_header(struct vfio_pci_core_device *core)
 	struct vfio_pci_cfg *cfg = core->cfg;
 
 	cfg_apply(cfg, 0, cfg_header_fields, ARRAY_SIZE(cfg_header_fields));
+	/*
+	 * The IDs are the PCI core's: constant, so no user read of them goes
+	 * to the device, and right for a VF too, whose own ID registers read
+	 * as all ones (the core takes them from the PF's SR-IOV capability).
+	 */
+	cfg_put(cfg->vbuf, PCI_VENDOR_ID, 2, core->pdev->vendor);
+	cfg_put(cfg->vbuf, PCI_DEVICE_ID, 2, core->pdev->device);
 	cfg_seed(core, PCI_COMMAND, 2);
 	cfg_seed(core, PCI_INTERRUPT_LINE, 1);
 	/* A VF has no memory enable: the user gets a virtual one. */
