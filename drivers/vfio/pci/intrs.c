@@ -129,12 +129,15 @@ int vfio_pci_irq_count(struct vfio_pci_core_device *core, unsigned int index)
 {
 	struct pci_dev *pdev = core->pdev;
 	u16 flags;
-	u8 pos, pin;
+	u8 pos;
 
 	switch (index) {
 	case VFIO_PCI_INTX_IRQ_INDEX:
-		pci_read_config_byte(pdev, PCI_INTERRUPT_PIN, &pin);
-		return pin ? 1 : 0;
+		/*
+		 * The read-only pin register as the PCI core read it at
+		 * enumeration: every SET_IRQS asks, an INTx unmask included.
+		 */
+		return pdev->pin ? 1 : 0;
 	case VFIO_PCI_MSI_IRQ_INDEX:
 		pos = pdev->msi_cap;
 		if (!pos)
@@ -1081,7 +1084,6 @@ int vfio_pci_irq_open(struct vfio_pci_core_device *core)
 	struct pci_dev *pdev = core->pdev;
 	struct vfio_pci_irqs *irqs;
 	u16 cmd;
-	u8 pin;
 
 	lockdep_assert_held(&core->vdev.dev_set->lock);
 
@@ -1093,8 +1095,7 @@ int vfio_pci_irq_open(struct vfio_pci_core_device *core)
 	xa_init(&irqs->vecs);
 	spin_lock_init(&irqs->intx_lock);
 
-	pci_read_config_byte(pdev, PCI_INTERRUPT_PIN, &pin);
-	irqs->intx_devmask = pin && !core->opts.nointxmask &&
+	irqs->intx_devmask = pdev->pin && !core->opts.nointxmask &&
 			     pci_intx_mask_supported(pdev);
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 	irqs->intx_virt_off = cmd & PCI_COMMAND_INTX_DISABLE;
