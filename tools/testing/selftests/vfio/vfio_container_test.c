@@ -164,15 +164,13 @@ FIXTURE(container_with_group)
 
 FIXTURE_SETUP(container_with_group)
 {
-	vfio_test_dev_init(&self->other);
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_CONTAINER);
+	vfio_test_dev_open_with_spare(_metadata, &self->dev, &self->other,
+				      TB_EDU_BDF, VFIO_STAGE_CONTAINER);
 }
 
 FIXTURE_TEARDOWN(container_with_group)
 {
-	vfio_test_dev_close(_metadata, &self->other);
-	vfio_test_dev_close(_metadata, &self->dev);
+	vfio_test_dev_close_with_spare(_metadata, &self->dev, &self->other);
 }
 
 TEST_F(container_with_group, set_iommu_type1v2_works)

@@ -60,6 +60,28 @@ FIXTURE_TEARDOWN(device)
 	vfio_test_dev_close(_metadata, &self->dev);
 }
 
+/*
+ * The flags GET_REGION_INFO or GET_IRQ_INFO (@request) reports for @index
+ * when the caller left @junk in them (flags are an output), or all ones if
+ * the call fails.
+ */
+static __u32 info_flags_despite(int fd, unsigned long request, __u32 index,
+				__u32 junk)
+{
+	union {
+		struct vfio_info_head head;
+		struct vfio_region_info region;
+		struct vfio_irq_info irq;
+	} info;
+	size_t size = request == VFIO_DEVICE_GET_REGION_INFO ?
+		      sizeof(info.region) : sizeof(info.irq);
+
+	if (_vfio_device_get_indexed_info(fd, request, index, size, junk,
+					  &info, size))
+		return ~0u;
+	return info.head.flags;
+}
+
 TEST_F(device, info_has_pci_flag)
 {
 	ASSERT_TRUE(self->info.flags & VFIO_DEVICE_FLAGS_PCI);
@@ -199,16 +221,12 @@ TEST_F(device, region_info_argsz_too_small_is_einval)
 
 TEST_F(device, region_info_ignores_input_flags)
 {
-	struct vfio_region_info region = {
-		.argsz = sizeof(region),
-		.flags = 0xf0000000 | VFIO_REGION_INFO_FLAG_MMAP,
-		.index = VFIO_PCI_CONFIG_REGION_INDEX,
-	};
+	__u32 junk = 0xf0000000 | VFIO_REGION_INFO_FLAG_MMAP;
 
-	ASSERT_EQ(0, ioctl(self->dev.device, VFIO_DEVICE_GET_REGION_INFO,
-			   &region));
 	ASSERT_EQ(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
-		  region.flags);
+		  info_flags_despite(self->dev.device,
+				     VFIO_DEVICE_GET_REGION_INFO,
+				     VFIO_PCI_CONFIG_REGION_INDEX, junk));
 }
 
 TEST_F(device, config_ids_match_sysfs)
@@ -328,40 +346,50 @@ TEST_F(device, intx_is_maskable_and_automasked)
 		  VFIO_IRQ_INFO_AUTOMASKED, irq.flags);
 }
 
+/*
+ * The Message Control word of MSI or MSI-X capability @id of @bdf, as the
+ * host kernel sees it; -1 if the device has no such capability.
+ */
+static int host_msg_control(struct __test_metadata *_metadata,
+			    const char *bdf, uint8_t id)
+{
+	unsigned int pos = vfio_pci_find_cap(bdf, id);
+	uint8_t cfg[256];
+
+	if (!pos)
+		return -1;
+	ASSERT_EQ(0, vfio_pci_sysfs_config(bdf, cfg, sizeof(cfg)));
+	return cfg[pos + 2] | cfg[pos + 3] << 8;
+}
+
+/* How many vectors GET_IRQ_INFO reports for interrupt @index. */
+static __u32 irq_count(struct __test_metadata *_metadata, int fd,
+		       __u32 index)
+{
+	struct vfio_irq_info irq;
+
+	vfio_device_get_irq_info(fd, index, &irq);
+	return irq.count;
+}
+
 /* MSI: as many vectors as the capability's Multiple Message Capable. */
 TEST_F(device, msi_count_follows_msi_capability)
 {
-	unsigned int pos = vfio_pci_find_cap(variant->bdf, PCI_CAP_ID_MSI_);
-	struct vfio_irq_info irq;
-	uint8_t cfg[256];
-	unsigned int count = 0;
+	int ctrl = host_msg_control(_metadata, variant->bdf, PCI_CAP_ID_MSI_);
 
-	if (pos) {
-		ASSERT_EQ(0, vfio_pci_sysfs_config(variant->bdf, cfg,
-						   sizeof(cfg)));
-		count = 1u << ((cfg[pos + 2] >> 1) & 7);
-	}
-	vfio_device_get_irq_info(self->dev.device, VFIO_PCI_MSI_IRQ_INDEX,
-				 &irq);
-	ASSERT_EQ(count, irq.count);
+	ASSERT_EQ(ctrl < 0 ? 0 : 1u << ((ctrl >> 1) & 7),
+		  irq_count(_metadata, self->dev.device,
+			    VFIO_PCI_MSI_IRQ_INDEX));
 }
 
 /* MSI-X: as many vectors as the capability's table size. */
 TEST_F(device, msix_count_follows_msix_capability)
 {
-	unsigned int pos = vfio_pci_find_cap(variant->bdf, PCI_CAP_ID_MSIX_);
-	struct vfio_irq_info irq;
-	uint8_t cfg[256];
-	unsigned int count = 0;
+	int ctrl = host_msg_control(_metadata, variant->bdf, PCI_CAP_ID_MSIX_);
 
-	if (pos) {
-		ASSERT_EQ(0, vfio_pci_sysfs_config(variant->bdf, cfg,
-						   sizeof(cfg)));
-		count = ((cfg[pos + 2] | cfg[pos + 3] << 8) & 0x7ff) + 1;
-	}
-	vfio_device_get_irq_info(self->dev.device, VFIO_PCI_MSIX_IRQ_INDEX,
-				 &irq);
-	ASSERT_EQ(count, irq.count);
+	ASSERT_EQ(ctrl < 0 ? 0u : (ctrl & 0x7ffu) + 1,
+		  irq_count(_metadata, self->dev.device,
+			    VFIO_PCI_MSIX_IRQ_INDEX));
 }
 
 /* AER error reporting exists for PCI Express devices only. */
@@ -418,14 +446,10 @@ TEST_F(device, irq_info_argsz_too_small_is_einval)
 
 TEST_F(device, irq_info_ignores_input_flags)
 {
-	struct vfio_irq_info irq = {
-		.argsz = sizeof(irq),
-		.flags = 0xf0000000,
-		.index = VFIO_PCI_REQ_IRQ_INDEX,
-	};
-
-	ASSERT_EQ(0, ioctl(self->dev.device, VFIO_DEVICE_GET_IRQ_INFO, &irq));
-	ASSERT_EQ(0, irq.flags & 0xf0000000);
+	ASSERT_EQ(0, info_flags_despite(self->dev.device,
+					VFIO_DEVICE_GET_IRQ_INFO,
+					VFIO_PCI_REQ_IRQ_INDEX, 0xf0000000) &
+		     0xf0000000);
 }
 
 TEST_F(device, unknown_ioctl_is_enotty)

@@ -19,15 +19,13 @@ FIXTURE(group)
 
 FIXTURE_SETUP(group)
 {
-	vfio_test_dev_init(&self->other);
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_GROUP);
+	vfio_test_dev_open_with_spare(_metadata, &self->dev, &self->other,
+				      TB_EDU_BDF, VFIO_STAGE_GROUP);
 }
 
 FIXTURE_TEARDOWN(group)
 {
-	vfio_test_dev_close(_metadata, &self->other);
-	vfio_test_dev_close(_metadata, &self->dev);
+	vfio_test_dev_close_with_spare(_metadata, &self->dev, &self->other);
 }
 
 TEST_F(group, node_is_named_after_the_iommu_group)
@@ -394,9 +392,8 @@ FIXTURE_SETUP(wrong_container_fd)
 	self->fds[0] = -1;
 	self->fds[1] = -1;
 	self->fd = -1;
-	vfio_test_dev_init(&self->other);
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_GROUP);
+	vfio_test_dev_open_with_spare(_metadata, &self->dev, &self->other,
+				      TB_EDU_BDF, VFIO_STAGE_GROUP);
 
 	switch (variant->kind) {
 	case WRONG_FD_EVENTFD:
@@ -454,8 +451,7 @@ FIXTURE_TEARDOWN(wrong_container_fd)
 	}
 	vfio_close_fd(&self->fds[0]);
 	vfio_close_fd(&self->fds[1]);
-	vfio_test_dev_close(_metadata, &self->other);
-	vfio_test_dev_close(_metadata, &self->dev);
+	vfio_test_dev_close_with_spare(_metadata, &self->dev, &self->other);
 }
 
 TEST_F(wrong_container_fd, set_container_is_refused)

@@ -76,31 +76,6 @@ FIXTURE_TEARDOWN(config)
 	vfio_test_dev_close(_metadata, &self->dev);
 }
 
-static uint64_t cfg_pos(unsigned int off)
-{
-	return VFIO_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off;
-}
-
-/* A 1, 2 or 4 byte little-endian register read through vfio, or ~0. */
-static uint32_t cfg_read(int fd, unsigned int off, unsigned int len)
-{
-	uint32_t val = 0;
-
-	if (pread(fd, &val, len, cfg_pos(off)) != (ssize_t)len)
-		return ~0u;
-	return val;
-}
-
-/* A register write through vfio: 0 or errno; short writes are EIO. */
-static int cfg_write(int fd, unsigned int off, unsigned int len, uint32_t val)
-{
-	ssize_t n = pwrite(fd, &val, len, cfg_pos(off));
-
-	if (n < 0)
-		return errno;
-	return n == (ssize_t)len ? 0 : EIO;
-}
-
 /* A register as the host kernel sees it now. */
 static uint32_t host_read(const char *bdf, unsigned int off, unsigned int len)
 {
@@ -157,11 +132,11 @@ TEST_F(config, bar_sizing_reads_back_the_size_mask)
 		uint32_t orig, low, high;
 
 		ASSERT_EQ(0, vfio_pci_resource(variant->bdf, i, &start, &size));
-		orig = cfg_read(self->dev.device, reg, 4);
-		ASSERT_EQ(0, cfg_write(self->dev.device, reg, 4, ~0u));
-		low = cfg_read(self->dev.device, reg, 4);
-		ASSERT_EQ(0, cfg_write(self->dev.device, reg, 4, orig));
-		ASSERT_EQ(orig, cfg_read(self->dev.device, reg, 4));
+		orig = vfio_config_reg(self->dev.device, reg, 4);
+		vfio_config_set_reg(self->dev.device, reg, 4, ~0u);
+		low = vfio_config_reg(self->dev.device, reg, 4);
+		vfio_config_set_reg(self->dev.device, reg, 4, orig);
+		ASSERT_EQ(orig, vfio_config_reg(self->dev.device, reg, 4));
 		if (!size) {
 			/* Absent, or the upper half of a 64-bit BAR. */
 			continue;
@@ -183,10 +158,10 @@ TEST_F(config, bar_sizing_reads_back_the_size_mask)
 		/* 64-bit: the upper half sizes too. */
 		i++;
 		reg += 4;
-		orig = cfg_read(self->dev.device, reg, 4);
-		ASSERT_EQ(0, cfg_write(self->dev.device, reg, 4, ~0u));
-		high = cfg_read(self->dev.device, reg, 4);
-		ASSERT_EQ(0, cfg_write(self->dev.device, reg, 4, orig));
+		orig = vfio_config_reg(self->dev.device, reg, 4);
+		vfio_config_set_reg(self->dev.device, reg, 4, ~0u);
+		high = vfio_config_reg(self->dev.device, reg, 4);
+		vfio_config_set_reg(self->dev.device, reg, 4, orig);
 		EXPECT_EQ((uint32_t)(mask >> 32), high);
 	}
 }
@@ -199,12 +174,12 @@ TEST_F(config, absent_bars_read_zero_and_ignore_writes)
 		uint32_t prev;
 
 		ASSERT_EQ(0, vfio_pci_resource(variant->bdf, i, &start, &size));
-		prev = i ? cfg_read(self->dev.device, reg - 4, 4) : 0;
+		prev = i ? vfio_config_reg(self->dev.device, reg - 4, 4) : 0;
 		/* Skip the upper half of a 64-bit BAR. */
 		if (size || (i && (prev & 0x7) == 0x4))
 			continue;
-		ASSERT_EQ(0, cfg_write(self->dev.device, reg, 4, ~0u));
-		EXPECT_EQ(0, cfg_read(self->dev.device, reg, 4));
+		vfio_config_set_reg(self->dev.device, reg, 4, ~0u);
+		EXPECT_EQ(0, vfio_config_reg(self->dev.device, reg, 4));
 	}
 }
 
@@ -214,41 +189,41 @@ TEST_F(config, rom_sizing_with_qemu_mask_reads_the_rom_size)
 	uint32_t orig, val;
 
 	ASSERT_EQ(0, vfio_pci_resource(variant->bdf, 6, &start, &size));
-	orig = cfg_read(self->dev.device, CFG_ROM, 4);
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_ROM, 4, CFG_ROM_SIZING));
-	val = cfg_read(self->dev.device, CFG_ROM, 4);
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_ROM, 4, orig));
+	orig = vfio_config_reg(self->dev.device, CFG_ROM, 4);
+	vfio_config_set_reg(self->dev.device, CFG_ROM, 4, CFG_ROM_SIZING);
+	val = vfio_config_reg(self->dev.device, CFG_ROM, 4);
+	vfio_config_set_reg(self->dev.device, CFG_ROM, 4, orig);
 	/* No ROM: the register reads zero whatever is written. */
 	EXPECT_EQ(size ? (uint32_t)~(size - 1) & CFG_ROM_SIZING : 0, val);
 }
 
 TEST_F(config, command_memory_bit_reaches_the_device)
 {
-	uint16_t cmd = cfg_read(self->dev.device, CFG_COMMAND, 2);
+	uint16_t cmd = vfio_config_reg(self->dev.device, CFG_COMMAND, 2);
 
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_COMMAND, 2,
-			       cmd & ~CFG_CMD_MEMORY));
-	EXPECT_EQ(0, cfg_read(self->dev.device, CFG_COMMAND, 2) &
+	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2,
+			    cmd & ~CFG_CMD_MEMORY);
+	EXPECT_EQ(0, vfio_config_reg(self->dev.device, CFG_COMMAND, 2) &
 		  CFG_CMD_MEMORY);
 	EXPECT_EQ(0, host_read(variant->bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_COMMAND, 2,
-			       cmd | CFG_CMD_MEMORY));
-	EXPECT_TRUE(cfg_read(self->dev.device, CFG_COMMAND, 2) &
+	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2,
+			    cmd | CFG_CMD_MEMORY);
+	EXPECT_TRUE(vfio_config_reg(self->dev.device, CFG_COMMAND, 2) &
 		    CFG_CMD_MEMORY);
 	EXPECT_TRUE(host_read(variant->bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
 }
 
 TEST_F(config, command_intx_disable_reads_back_what_was_written)
 {
-	uint16_t cmd = cfg_read(self->dev.device, CFG_COMMAND, 2);
+	uint16_t cmd = vfio_config_reg(self->dev.device, CFG_COMMAND, 2);
 
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_COMMAND, 2,
-			       cmd | CFG_CMD_INTX_DISABLE));
-	EXPECT_TRUE(cfg_read(self->dev.device, CFG_COMMAND, 2) &
+	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2,
+			    cmd | CFG_CMD_INTX_DISABLE);
+	EXPECT_TRUE(vfio_config_reg(self->dev.device, CFG_COMMAND, 2) &
 		    CFG_CMD_INTX_DISABLE);
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_COMMAND, 2,
-			       cmd & ~CFG_CMD_INTX_DISABLE));
-	EXPECT_FALSE(cfg_read(self->dev.device, CFG_COMMAND, 2) &
+	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2,
+			    cmd & ~CFG_CMD_INTX_DISABLE);
+	EXPECT_FALSE(vfio_config_reg(self->dev.device, CFG_COMMAND, 2) &
 		     CFG_CMD_INTX_DISABLE);
 }
 
@@ -257,37 +232,41 @@ TEST_F(config, writes_to_ids_and_class_succeed_and_change_nothing)
 	static const unsigned int regs[] = { 0x00, 0x08, 0x2c };
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++) {
-		uint32_t before = cfg_read(self->dev.device, regs[i], 4);
+		uint32_t before = vfio_config_reg(self->dev.device, regs[i], 4);
 
-		EXPECT_EQ(0, cfg_write(self->dev.device, regs[i], 4,
-				       ~before));
-		EXPECT_EQ(before, cfg_read(self->dev.device, regs[i], 4));
+		EXPECT_EQ(0, _vfio_config_set_reg(self->dev.device, regs[i],
+						  4, ~before));
+		EXPECT_EQ(before,
+			  vfio_config_reg(self->dev.device, regs[i], 4));
 		EXPECT_EQ(before, host_read(variant->bdf, regs[i], 4));
 	}
 }
 
 TEST_F(config, status_write_keeps_the_capability_list_bit)
 {
-	uint16_t before = cfg_read(self->dev.device, PCI_CFG_STATUS, 2);
+	uint16_t before = vfio_config_reg(self->dev.device, PCI_CFG_STATUS, 2);
 
-	EXPECT_EQ(0, cfg_write(self->dev.device, PCI_CFG_STATUS, 2, 0));
+	EXPECT_EQ(0, _vfio_config_set_reg(self->dev.device, PCI_CFG_STATUS,
+					  2, 0));
 	EXPECT_EQ(before & PCI_CFG_STATUS_CAP_LIST,
-		  cfg_read(self->dev.device, PCI_CFG_STATUS, 2) &
+		  vfio_config_reg(self->dev.device, PCI_CFG_STATUS, 2) &
 		  PCI_CFG_STATUS_CAP_LIST);
 	/* Writing ones only clears error bits (RW1C). */
-	EXPECT_EQ(0, cfg_write(self->dev.device, PCI_CFG_STATUS, 2, 0xffff));
+	EXPECT_EQ(0, _vfio_config_set_reg(self->dev.device, PCI_CFG_STATUS,
+					  2, 0xffff));
 	EXPECT_EQ(before & PCI_CFG_STATUS_CAP_LIST,
-		  cfg_read(self->dev.device, PCI_CFG_STATUS, 2) &
+		  vfio_config_reg(self->dev.device, PCI_CFG_STATUS, 2) &
 		  PCI_CFG_STATUS_CAP_LIST);
 }
 
 TEST_F(config, interrupt_line_reads_back_what_was_written)
 {
-	uint8_t orig = cfg_read(self->dev.device, CFG_INTERRUPT_LINE, 1);
+	uint8_t orig = vfio_config_reg(self->dev.device, CFG_INTERRUPT_LINE, 1);
 
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_INTERRUPT_LINE, 1, 0x5a));
-	EXPECT_EQ(0x5a, cfg_read(self->dev.device, CFG_INTERRUPT_LINE, 1));
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_INTERRUPT_LINE, 1, orig));
+	vfio_config_set_reg(self->dev.device, CFG_INTERRUPT_LINE, 1, 0x5a);
+	EXPECT_EQ(0x5a,
+		  vfio_config_reg(self->dev.device, CFG_INTERRUPT_LINE, 1));
+	vfio_config_set_reg(self->dev.device, CFG_INTERRUPT_LINE, 1, orig);
 }
 
 /* QEMU reads it all at once, DPDK 16 bytes at a time, others per register. */
@@ -418,11 +397,11 @@ TEST_F(config, msi_enable_written_by_the_user_never_reaches_the_device)
 
 	if (!pos)
 		SKIP(return, "no MSI capability");
-	flags = cfg_read(self->dev.device, pos + 2, 2);
-	ASSERT_EQ(0, cfg_write(self->dev.device, pos + 2, 2,
-			       flags | MSI_FLAGS_ENABLE));
+	flags = vfio_config_reg(self->dev.device, pos + 2, 2);
+	vfio_config_set_reg(self->dev.device, pos + 2, 2,
+			    flags | MSI_FLAGS_ENABLE);
 	EXPECT_EQ(0, host_read(variant->bdf, pos + 2, 2) & MSI_FLAGS_ENABLE);
-	ASSERT_EQ(0, cfg_write(self->dev.device, pos + 2, 2, flags));
+	vfio_config_set_reg(self->dev.device, pos + 2, 2, flags);
 }
 
 TEST_F(config, msix_enable_written_by_the_user_never_reaches_the_device)
@@ -432,20 +411,20 @@ TEST_F(config, msix_enable_written_by_the_user_never_reaches_the_device)
 
 	if (!pos)
 		SKIP(return, "no MSI-X capability");
-	flags = cfg_read(self->dev.device, pos + 2, 2);
-	ASSERT_EQ(0, cfg_write(self->dev.device, pos + 2, 2,
-			       flags | MSIX_FLAGS_ENABLE));
+	flags = vfio_config_reg(self->dev.device, pos + 2, 2);
+	vfio_config_set_reg(self->dev.device, pos + 2, 2,
+			    flags | MSIX_FLAGS_ENABLE);
 	EXPECT_EQ(0, host_read(variant->bdf, pos + 2, 2) & MSIX_FLAGS_ENABLE);
-	ASSERT_EQ(0, cfg_write(self->dev.device, pos + 2, 2, flags));
+	vfio_config_set_reg(self->dev.device, pos + 2, 2, flags);
 }
 
 TEST_F(config, write_straddling_the_end_is_efault)
 {
 	uint32_t val = 0;
 
-	EXPECT_EQ(-1, pwrite(self->dev.device, &val, 4,
-			     cfg_pos(self->size - 2)));
-	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(EFAULT, _vfio_region_write(self->dev.device,
+					     VFIO_PCI_CONFIG_REGION_INDEX,
+					     self->size - 2, &val, 4));
 }
 
 TEST_HARNESS_MAIN

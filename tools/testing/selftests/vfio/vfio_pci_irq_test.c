@@ -145,24 +145,6 @@ static uint64_t fired(int efd, int ms)
 
 /* ---- config space and BARs ---------------------------------------- */
 
-static uint16_t cfg_read16(int dev, unsigned int off)
-{
-	uint16_t v = 0xffff;
-
-	if (pread(dev, &v, 2,
-		  VFIO_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off) != 2)
-		return 0xffff;
-	return v;
-}
-
-static int cfg_write16(int dev, unsigned int off, uint16_t v)
-{
-	if (pwrite(dev, &v, 2,
-		   VFIO_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off) != 2)
-		return errno;
-	return 0;
-}
-
 /* A config register as the host kernel sees it, through sysfs. */
 static uint16_t host_read16(const char *bdf, unsigned int off)
 {
@@ -200,6 +182,35 @@ static bool use_nointxmask(bool on)
 	return !tb_cmd(on ? "reload vfio_pci.nointxmask=1" : "reload");
 }
 
+/*
+ * The edu of the edu fixtures: the vfio stack loaded with @nointxmask as
+ * asked, edu's device fd with memory decode and bus mastering on (MSI is a
+ * memory write), and an eventfd @efd for the tests to wire up.  Undo with
+ * edu_irq_close().
+ */
+static void edu_irq_open(struct __test_metadata *_metadata,
+			 struct vfio_test_dev *dev, int *efd, bool nointxmask)
+{
+	ASSERT_TRUE(use_nointxmask(nointxmask));
+	vfio_test_dev_open(_metadata, dev, TB_EDU_BDF, VFIO_STAGE_DEVICE);
+	vfio_config_set_reg(dev->device, PCI_CFG_COMMAND, 2,
+			    CMD_MEMORY | CMD_MASTER);
+	*efd = new_eventfd();
+	ASSERT_LE(0, *efd);
+}
+
+/* Drop whatever edu still raises, give it back, close @efd. */
+static void edu_irq_close(struct __test_metadata *_metadata,
+			  struct vfio_test_dev *dev, int efd)
+{
+	if (dev->device >= 0)
+		bar0_write32(dev->device, EDU_IRQ_ACK, ~0u);
+	if (dev->bdf)
+		vfio_test_dev_close(_metadata, dev);
+	if (efd >= 0)
+		close(efd);
+}
+
 /* ---- edu: INTx ----------------------------------------------------- */
 
 /*
@@ -231,22 +242,14 @@ FIXTURE_VARIANT_ADD(edu_intx, nointxmask)
 
 FIXTURE_SETUP(edu_intx)
 {
-	ASSERT_TRUE(use_nointxmask(variant->nointxmask));
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_DEVICE);
+	edu_irq_open(_metadata, &self->dev, &self->efd, variant->nointxmask);
 	self->fd = self->dev.device;
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 CMD_MEMORY | CMD_MASTER));
-	self->efd = new_eventfd();
-	ASSERT_LE(0, self->efd);
 	irq_set_fd(self->fd, INTX, 0, self->efd);
 }
 
 FIXTURE_TEARDOWN(edu_intx)
 {
-	bar0_write32(self->fd, EDU_IRQ_ACK, ~0u);
-	vfio_test_dev_close(_metadata, &self->dev);
-	close(self->efd);
+	edu_irq_close(_metadata, &self->dev, self->efd);
 }
 
 TEST_F_TIMEOUT(edu_intx, raise_is_delivered_to_the_trigger, RELOAD_TEST_TIMEOUT)
@@ -369,7 +372,7 @@ TEST_F_TIMEOUT(edu_intx, user_never_sees_the_automask_in_command, RELOAD_TEST_TI
 {
 	edu_raise(self->fd);
 	ASSERT_DELIVERED(self->efd);
-	ASSERT_EQ(0, cfg_read16(self->fd, PCI_CFG_COMMAND) &
+	ASSERT_EQ(0, vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2) &
 		  CMD_INTX_DISABLE);
 	if (variant->nointxmask)
 		return;
@@ -381,27 +384,28 @@ TEST_F_TIMEOUT(edu_intx, user_never_sees_the_automask_in_command, RELOAD_TEST_TI
 /* The user's INTX_DISABLE holds INTx off; clearing it lets it through. */
 TEST_F_TIMEOUT(edu_intx, user_intx_disable_holds_back_and_clearing_it_delivers, RELOAD_TEST_TIMEOUT)
 {
-	uint16_t cmd = cfg_read16(self->fd, PCI_CFG_COMMAND);
+	uint16_t cmd = vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2);
 
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 cmd | CMD_INTX_DISABLE));
-	ASSERT_EQ(CMD_INTX_DISABLE, cfg_read16(self->fd, PCI_CFG_COMMAND) &
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2,
+			    cmd | CMD_INTX_DISABLE);
+	ASSERT_EQ(CMD_INTX_DISABLE,
+		  vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2) &
 		  CMD_INTX_DISABLE);
 	edu_raise(self->fd);
 	ASSERT_HELD_BACK(self->efd);
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND, cmd));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2, cmd);
 	ASSERT_DELIVERED(self->efd);
 }
 
 /* Clearing the user's INTX_DISABLE also undoes a MASK. */
 TEST_F_TIMEOUT(edu_intx, clearing_user_intx_disable_undoes_mask, RELOAD_TEST_TIMEOUT)
 {
-	uint16_t cmd = cfg_read16(self->fd, PCI_CFG_COMMAND);
+	uint16_t cmd = vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2);
 
 	irq_none(self->fd, INTX, SET_MASK, 0, 1);
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 cmd | CMD_INTX_DISABLE));
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND, cmd));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2,
+			    cmd | CMD_INTX_DISABLE);
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2, cmd);
 	edu_raise(self->fd);
 	ASSERT_DELIVERED(self->efd);
 }
@@ -409,26 +413,26 @@ TEST_F_TIMEOUT(edu_intx, clearing_user_intx_disable_undoes_mask, RELOAD_TEST_TIM
 /* UNMASK cannot override the user's INTX_DISABLE. */
 TEST_F_TIMEOUT(edu_intx, unmask_under_user_intx_disable_delivers_nothing, RELOAD_TEST_TIMEOUT)
 {
-	uint16_t cmd = cfg_read16(self->fd, PCI_CFG_COMMAND);
+	uint16_t cmd = vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2);
 
 	edu_raise(self->fd);
 	ASSERT_DELIVERED(self->efd);
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 cmd | CMD_INTX_DISABLE));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2,
+			    cmd | CMD_INTX_DISABLE);
 	irq_none(self->fd, INTX, SET_UNMASK, 0, 1);
 	ASSERT_HELD_BACK(self->efd);
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND, cmd));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2, cmd);
 	ASSERT_DELIVERED(self->efd);
 }
 
 /* Rewriting COMMAND with INTX_DISABLE still clear does not unmask. */
 TEST_F_TIMEOUT(edu_intx, command_write_without_change_keeps_the_mask, RELOAD_TEST_TIMEOUT)
 {
-	uint16_t cmd = cfg_read16(self->fd, PCI_CFG_COMMAND);
+	uint16_t cmd = vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2);
 
 	edu_raise(self->fd);
 	ASSERT_DELIVERED(self->efd);
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND, cmd));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2, cmd);
 	ASSERT_HELD_BACK(self->efd);
 }
 
@@ -488,8 +492,8 @@ TEST_F_TIMEOUT(edu_intx, close_while_enabled_releases_everything, RELOAD_TEST_TI
 	vfio_group_get_device_fd(self->dev.group, TB_EDU_BDF,
 				 &self->dev.device);
 	self->fd = self->dev.device;
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 CMD_MEMORY | CMD_MASTER));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2,
+			    CMD_MEMORY | CMD_MASTER);
 	irq_set_fd(self->fd, INTX, 0, self->efd);
 	edu_raise(self->fd);
 	ASSERT_DELIVERED(self->efd);
@@ -506,21 +510,13 @@ FIXTURE(edu)
 
 FIXTURE_SETUP(edu)
 {
-	ASSERT_TRUE(use_nointxmask(false));
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_DEVICE);
+	edu_irq_open(_metadata, &self->dev, &self->efd, false);
 	self->fd = self->dev.device;
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 CMD_MEMORY | CMD_MASTER));
-	self->efd = new_eventfd();
-	ASSERT_LE(0, self->efd);
 }
 
 FIXTURE_TEARDOWN(edu)
 {
-	bar0_write32(self->fd, EDU_IRQ_ACK, ~0u);
-	vfio_test_dev_close(_metadata, &self->dev);
-	close(self->efd);
+	edu_irq_close(_metadata, &self->dev, self->efd);
 }
 
 /*
@@ -541,14 +537,14 @@ TEST_F(edu, intx_raised_before_enable_is_delivered_on_enable)
 /* The user's INTX_DISABLE set before enabling holds INTx off after. */
 TEST_F(edu, user_intx_disable_set_before_enable_holds_back)
 {
-	uint16_t cmd = cfg_read16(self->fd, PCI_CFG_COMMAND);
+	uint16_t cmd = vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2);
 
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 cmd | CMD_INTX_DISABLE));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2,
+			    cmd | CMD_INTX_DISABLE);
 	irq_set_fd(self->fd, INTX, 0, self->efd);
 	edu_raise(self->fd);
 	ASSERT_HELD_BACK(self->efd);
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND, cmd));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2, cmd);
 	ASSERT_DELIVERED(self->efd);
 }
 
@@ -631,25 +627,14 @@ FIXTURE_SETUP(edu_shared)
 		SKIP(return, "cannot bring the e1000 up");
 	}
 
-	ASSERT_TRUE(use_nointxmask(variant->nointxmask));
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_DEVICE);
-	ASSERT_EQ(0, cfg_write16(self->dev.device, PCI_CFG_COMMAND,
-				 CMD_MEMORY | CMD_MASTER));
-	self->efd = new_eventfd();
-	ASSERT_LE(0, self->efd);
+	edu_irq_open(_metadata, &self->dev, &self->efd, variant->nointxmask);
 }
 
 FIXTURE_TEARDOWN(edu_shared)
 {
 	char cmd[128];
 
-	if (self->dev.device >= 0)
-		bar0_write32(self->dev.device, EDU_IRQ_ACK, ~0u);
-	if (self->dev.bdf)
-		vfio_test_dev_close(_metadata, &self->dev);
-	if (self->efd >= 0)
-		close(self->efd);
+	edu_irq_close(_metadata, &self->dev, self->efd);
 	if (self->netdev[0]) {
 		snprintf(cmd, sizeof(cmd), "ip link set %s down",
 			 self->netdev);
@@ -691,25 +676,16 @@ FIXTURE(edu_msi)
 
 FIXTURE_SETUP(edu_msi)
 {
-	ASSERT_TRUE(use_nointxmask(false));
-	vfio_test_dev_open(_metadata, &self->dev, TB_EDU_BDF,
-			   VFIO_STAGE_DEVICE);
+	edu_irq_open(_metadata, &self->dev, &self->efd, false);
 	self->fd = self->dev.device;
 	self->msi = vfio_pci_find_cap(TB_EDU_BDF, PCI_CAP_ID_MSI_);
 	ASSERT_NE(0, self->msi);
-	/* MSI is a memory write: no bus master, no interrupt. */
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 CMD_MEMORY | CMD_MASTER));
-	self->efd = new_eventfd();
-	ASSERT_LE(0, self->efd);
 	irq_set_fd(self->fd, MSI, 0, self->efd);
 }
 
 FIXTURE_TEARDOWN(edu_msi)
 {
-	bar0_write32(self->fd, EDU_IRQ_ACK, ~0u);
-	vfio_test_dev_close(_metadata, &self->dev);
-	close(self->efd);
+	edu_irq_close(_metadata, &self->dev, self->efd);
 }
 
 /* Edge triggered: every raise is delivered, nothing to unmask. */
@@ -812,13 +788,13 @@ TEST_F(edu_msi, enable_bit_is_not_shown_in_the_user_capability)
 
 	ASSERT_EQ(MSI_FLAGS_ENABLE, host_read16(TB_EDU_BDF, flags) &
 		  MSI_FLAGS_ENABLE);
-	ASSERT_EQ(0, cfg_read16(self->fd, flags) & MSI_FLAGS_ENABLE);
+	ASSERT_EQ(0, vfio_config_reg(self->fd, flags, 2) & MSI_FLAGS_ENABLE);
 }
 
 TEST_F(edu_msi, user_command_is_unchanged_by_msi)
 {
 	ASSERT_EQ(CMD_MEMORY | CMD_MASTER,
-		  cfg_read16(self->fd, PCI_CFG_COMMAND) &
+		  vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2) &
 		  (CMD_MEMORY | CMD_MASTER | CMD_INTX_DISABLE));
 }
 
@@ -860,8 +836,8 @@ FIXTURE_SETUP(nvme_msix)
 		self->efd[i] = new_eventfd();
 		ASSERT_LE(0, self->efd[i]);
 	}
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND,
-				 CMD_MEMORY | CMD_MASTER));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2,
+			    CMD_MEMORY | CMD_MASTER);
 }
 
 FIXTURE_TEARDOWN(nvme_msix)
@@ -1006,18 +982,18 @@ TEST_F(nvme_msix, count_0_disables)
 TEST_F(nvme_msix, enable_bit_follows_set_irqs_not_user_writes)
 {
 	unsigned int flags = self->msix + 2;
-	uint16_t v = cfg_read16(self->fd, flags);
+	uint16_t v = vfio_config_reg(self->fd, flags, 2);
 
 	ASSERT_EQ(0, v & MSIX_FLAGS_ENABLE);
-	ASSERT_EQ(0, cfg_write16(self->fd, flags, v | MSIX_FLAGS_ENABLE));
-	ASSERT_EQ(0, cfg_read16(self->fd, flags) & MSIX_FLAGS_ENABLE);
+	vfio_config_set_reg(self->fd, flags, 2, v | MSIX_FLAGS_ENABLE);
+	ASSERT_EQ(0, vfio_config_reg(self->fd, flags, 2) & MSIX_FLAGS_ENABLE);
 	ASSERT_EQ(0, host_read16(TB_NVME_PF_BDF, flags) & MSIX_FLAGS_ENABLE);
 
 	irq_set_fd(self->fd, MSIX, 0, self->efd[0]);
-	ASSERT_EQ(MSIX_FLAGS_ENABLE, cfg_read16(self->fd, flags) &
+	ASSERT_EQ(MSIX_FLAGS_ENABLE, vfio_config_reg(self->fd, flags, 2) &
 		  MSIX_FLAGS_ENABLE);
 	irq_none(self->fd, MSIX, SET_LOOPBACK, 0, 0);
-	ASSERT_EQ(0, cfg_read16(self->fd, flags) & MSIX_FLAGS_ENABLE);
+	ASSERT_EQ(0, vfio_config_reg(self->fd, flags, 2) & MSIX_FLAGS_ENABLE);
 }
 
 /*
@@ -1028,10 +1004,11 @@ TEST_F(nvme_msix, vectors_are_set_up_with_memory_decode_off)
 {
 	unsigned int last = self->count - 1;
 
-	ASSERT_EQ(0, cfg_write16(self->fd, PCI_CFG_COMMAND, CMD_MASTER));
+	vfio_config_set_reg(self->fd, PCI_CFG_COMMAND, 2, CMD_MASTER);
 	irq_set_fd(self->fd, MSIX, 0, self->efd[0]);
 	irq_set_fd(self->fd, MSIX, last, self->efd[last]);
-	ASSERT_EQ(0, cfg_read16(self->fd, PCI_CFG_COMMAND) & CMD_MEMORY);
+	ASSERT_EQ(0, vfio_config_reg(self->fd, PCI_CFG_COMMAND, 2) &
+		  CMD_MEMORY);
 	ASSERT_EQ(0, host_read16(TB_NVME_PF_BDF, PCI_CFG_COMMAND) &
 		  CMD_MEMORY);
 	irq_none(self->fd, MSIX, SET_LOOPBACK, last, 1);

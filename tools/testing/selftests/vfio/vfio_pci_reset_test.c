@@ -40,56 +40,12 @@
 
 /* ---- helpers --------------------------------------------------------- */
 
-static uint64_t cfg_pos(unsigned int off)
-{
-	return VFIO_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + off;
-}
-
-static uint32_t cfg_read(int fd, unsigned int off, unsigned int len)
-{
-	uint32_t val = 0;
-
-	if (pread(fd, &val, len, cfg_pos(off)) != (ssize_t)len)
-		return ~0u;
-	return val;
-}
-
-static int cfg_write(int fd, unsigned int off, unsigned int len, uint32_t val)
-{
-	ssize_t n = pwrite(fd, &val, len, cfg_pos(off));
-
-	if (n < 0)
-		return errno;
-	return n == (ssize_t)len ? 0 : EIO;
-}
-
 static int set_memory(int fd, bool on)
 {
-	uint16_t cmd = cfg_read(fd, CFG_COMMAND, 2);
+	uint16_t cmd = vfio_config_reg(fd, CFG_COMMAND, 2);
 
 	cmd = on ? cmd | CFG_CMD_MEMORY : cmd & ~CFG_CMD_MEMORY;
-	return cfg_write(fd, CFG_COMMAND, 2, cmd);
-}
-
-/* pread of a BAR: 0 or errno. */
-static int bar_read(int fd, unsigned int bar, uint64_t off, void *buf,
-		    size_t len)
-{
-	ssize_t n = pread(fd, buf, len, VFIO_REGION_OFFSET(bar) + off);
-
-	if (n < 0)
-		return errno;
-	return n == (ssize_t)len ? 0 : EIO;
-}
-
-static int bar_write(int fd, unsigned int bar, uint64_t off, const void *buf,
-		     size_t len)
-{
-	ssize_t n = pwrite(fd, buf, len, VFIO_REGION_OFFSET(bar) + off);
-
-	if (n < 0)
-		return errno;
-	return n == (ssize_t)len ? 0 : EIO;
+	return _vfio_config_set_reg(fd, CFG_COMMAND, 2, cmd);
 }
 
 static void *bar_mmap(int fd, unsigned int bar, size_t len)
@@ -188,6 +144,35 @@ static int device_reset(int fd)
 	return ioctl(fd, VFIO_DEVICE_RESET) ? errno : 0;
 }
 
+/*
+ * The device at @bdf with memory decode on and BAR @index mapped whole
+ * (*@size bytes at *@bar), a SIGBUS from it caught; undo with
+ * close_mapped().
+ */
+static void open_mapped(struct __test_metadata *_metadata,
+			struct vfio_test_dev *dev, const char *bdf,
+			unsigned int index, uint32_t **bar, size_t *size)
+{
+	struct vfio_region_info info;
+
+	sigbus_install();
+	vfio_test_dev_open(_metadata, dev, bdf, VFIO_STAGE_DEVICE);
+	vfio_device_get_region_info(dev->device, index, &info);
+	ASSERT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	*size = info.size;
+	ASSERT_EQ(0, set_memory(dev->device, true));
+	*bar = bar_mmap(dev->device, index, *size);
+	ASSERT_NE(NULL, *bar);
+}
+
+static void close_mapped(struct __test_metadata *_metadata,
+			 struct vfio_test_dev *dev, uint32_t *bar, size_t size)
+{
+	if (bar)
+		munmap(bar, size);
+	vfio_test_dev_close(_metadata, dev);
+}
+
 /* ---- ivshmem: mmap, decode off, decode back --------------------------- */
 
 FIXTURE(ivshmem)
@@ -199,25 +184,14 @@ FIXTURE(ivshmem)
 
 FIXTURE_SETUP(ivshmem)
 {
-	struct vfio_region_info info;
-
-	sigbus_install();
-	vfio_test_dev_open(_metadata, &self->dev, TB_IVSHMEM_BDF,
-			   VFIO_STAGE_DEVICE);
-	vfio_device_get_region_info(self->dev.device, TB_IVSHMEM_BAR, &info);
-	ASSERT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_MMAP);
-	ASSERT_EQ(TB_IVSHMEM_SIZE, info.size);
-	self->size = info.size;
-	ASSERT_EQ(0, set_memory(self->dev.device, true));
-	self->bar = bar_mmap(self->dev.device, TB_IVSHMEM_BAR, self->size);
-	ASSERT_NE(NULL, self->bar);
+	open_mapped(_metadata, &self->dev, TB_IVSHMEM_BDF, TB_IVSHMEM_BAR,
+		    &self->bar, &self->size);
+	ASSERT_EQ(TB_IVSHMEM_SIZE, self->size);
 }
 
 FIXTURE_TEARDOWN(ivshmem)
 {
-	if (self->bar)
-		munmap(self->bar, self->size);
-	vfio_test_dev_close(_metadata, &self->dev);
+	close_mapped(_metadata, &self->dev, self->bar, self->size);
 }
 
 TEST_F(ivshmem, pattern_written_through_mmap_reaches_the_host_file)
@@ -236,7 +210,8 @@ TEST_F(ivshmem, pread_sees_what_mmap_wrote)
 	uint32_t val = 0;
 
 	mmio_write32(&self->bar[1024], 0xfeedf00d);
-	ASSERT_EQ(0, bar_read(self->dev.device, TB_IVSHMEM_BAR, 4096, &val, 4));
+	ASSERT_EQ(0, _vfio_region_read(self->dev.device,
+				       TB_IVSHMEM_BAR, 4096, &val, 4));
 	EXPECT_EQ(0xfeedf00d, val);
 }
 
@@ -248,13 +223,16 @@ TEST_F(ivshmem, memory_decode_off_makes_mmap_sigbus_and_pread_eio)
 	ASSERT_EQ(0, set_memory(self->dev.device, false));
 	EXPECT_EQ(SIGBUS, mmap_read32(&self->bar[0], &val));
 	EXPECT_EQ(SIGBUS, mmap_write32(&self->bar[0], 1));
-	EXPECT_EQ(EIO, bar_read(self->dev.device, TB_IVSHMEM_BAR, 0, &val, 4));
-	EXPECT_EQ(EIO, bar_write(self->dev.device, TB_IVSHMEM_BAR, 0, &val, 4));
+	EXPECT_EQ(EIO, _vfio_region_read(self->dev.device,
+					 TB_IVSHMEM_BAR, 0, &val, 4));
+	EXPECT_EQ(EIO, _vfio_region_write(self->dev.device,
+					  TB_IVSHMEM_BAR, 0, &val, 4));
 
 	ASSERT_EQ(0, set_memory(self->dev.device, true));
 	ASSERT_EQ(0, mmap_read32(&self->bar[0], &val));
 	EXPECT_EQ(0x11223344, val);
-	EXPECT_EQ(0, bar_read(self->dev.device, TB_IVSHMEM_BAR, 0, &val, 4));
+	EXPECT_EQ(0, _vfio_region_read(self->dev.device,
+				       TB_IVSHMEM_BAR, 0, &val, 4));
 	EXPECT_EQ(0x11223344, val);
 }
 
@@ -297,24 +275,13 @@ FIXTURE(nvme)
 
 FIXTURE_SETUP(nvme)
 {
-	struct vfio_region_info info;
-
-	sigbus_install();
-	vfio_test_dev_open(_metadata, &self->dev, TB_NVME_PF_BDF,
-			   VFIO_STAGE_DEVICE);
-	vfio_device_get_region_info(self->dev.device, 0, &info);
-	ASSERT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_MMAP);
-	self->size = info.size;
-	ASSERT_EQ(0, set_memory(self->dev.device, true));
-	self->bar = bar_mmap(self->dev.device, 0, self->size);
-	ASSERT_NE(NULL, self->bar);
+	open_mapped(_metadata, &self->dev, TB_NVME_PF_BDF, 0, &self->bar,
+		    &self->size);
 }
 
 FIXTURE_TEARDOWN(nvme)
 {
-	if (self->bar)
-		munmap(self->bar, self->size);
-	vfio_test_dev_close(_metadata, &self->dev);
+	close_mapped(_metadata, &self->dev, self->bar, self->size);
 }
 
 TEST_F(nvme, info_says_the_device_resets)
@@ -327,14 +294,14 @@ TEST_F(nvme, info_says_the_device_resets)
 
 TEST_F(nvme, reset_keeps_the_command_register)
 {
-	uint16_t cmd = cfg_read(self->dev.device, CFG_COMMAND, 2);
+	uint16_t cmd = vfio_config_reg(self->dev.device, CFG_COMMAND, 2);
 
 	cmd |= CFG_CMD_MEMORY | CFG_CMD_MASTER;
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_COMMAND, 2, cmd));
+	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2, cmd);
 	ASSERT_EQ(0, device_reset(self->dev.device));
-	EXPECT_EQ(cmd, cfg_read(self->dev.device, CFG_COMMAND, 2));
+	EXPECT_EQ(cmd, vfio_config_reg(self->dev.device, CFG_COMMAND, 2));
 	cmd &= ~CFG_CMD_MASTER;
-	ASSERT_EQ(0, cfg_write(self->dev.device, CFG_COMMAND, 2, cmd));
+	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2, cmd);
 }
 
 TEST_F(nvme, mapping_works_again_right_after_reset)
@@ -343,7 +310,7 @@ TEST_F(nvme, mapping_works_again_right_after_reset)
 
 	/* CAP (offset 0) is read-only: the same before and after. */
 	ASSERT_EQ(0, mmap_read32(&self->bar[0], &before));
-	ASSERT_EQ(0, bar_read(self->dev.device, 0, 0, &val, 4));
+	ASSERT_EQ(0, _vfio_region_read(self->dev.device, 0, 0, &val, 4));
 	ASSERT_EQ(before, val);
 	ASSERT_EQ(0, device_reset(self->dev.device));
 	ASSERT_EQ(0, mmap_read32(&self->bar[0], &after));
@@ -357,7 +324,7 @@ TEST_F(nvme, mapping_sigbuses_with_decode_off_after_reset_too)
 	ASSERT_EQ(0, device_reset(self->dev.device));
 	ASSERT_EQ(0, set_memory(self->dev.device, false));
 	EXPECT_EQ(SIGBUS, mmap_read32(&self->bar[0], &val));
-	EXPECT_EQ(EIO, bar_read(self->dev.device, 0, 0, &val, 4));
+	EXPECT_EQ(EIO, _vfio_region_read(self->dev.device, 0, 0, &val, 4));
 	ASSERT_EQ(0, set_memory(self->dev.device, true));
 	EXPECT_EQ(0, mmap_read32(&self->bar[0], &val));
 }
@@ -370,18 +337,18 @@ TEST_F(nvme, d3hot_turns_decode_off_until_d0)
 
 	ASSERT_NE(0, pm);
 	ASSERT_EQ(0, mmap_read32(&self->bar[0], &cap));
-	ctrl = cfg_read(self->dev.device, pm + PM_CTRL, 2);
+	ctrl = vfio_config_reg(self->dev.device, pm + PM_CTRL, 2);
 	ASSERT_EQ(0, ctrl & PM_STATE_MASK);
 
-	ASSERT_EQ(0, cfg_write(self->dev.device, pm + PM_CTRL, 2,
-			       ctrl | PM_D3HOT));
-	EXPECT_EQ(PM_D3HOT, cfg_read(self->dev.device, pm + PM_CTRL, 2) &
+	vfio_config_set_reg(self->dev.device, pm + PM_CTRL, 2,
+			    ctrl | PM_D3HOT);
+	EXPECT_EQ(PM_D3HOT, vfio_config_reg(self->dev.device, pm + PM_CTRL, 2) &
 		  PM_STATE_MASK);
 	EXPECT_EQ(SIGBUS, mmap_read32(&self->bar[0], &val));
-	EXPECT_EQ(EIO, bar_read(self->dev.device, 0, 0, &val, 4));
+	EXPECT_EQ(EIO, _vfio_region_read(self->dev.device, 0, 0, &val, 4));
 
-	ASSERT_EQ(0, cfg_write(self->dev.device, pm + PM_CTRL, 2, ctrl));
-	EXPECT_EQ(0, cfg_read(self->dev.device, pm + PM_CTRL, 2) &
+	vfio_config_set_reg(self->dev.device, pm + PM_CTRL, 2, ctrl);
+	EXPECT_EQ(0, vfio_config_reg(self->dev.device, pm + PM_CTRL, 2) &
 		  PM_STATE_MASK);
 	ASSERT_EQ(0, mmap_read32(&self->bar[0], &val));
 	EXPECT_EQ(cap, val);
@@ -393,9 +360,9 @@ TEST_F(nvme, close_in_d3hot_gives_a_working_device_back)
 	uint16_t ctrl;
 
 	ASSERT_NE(0, pm);
-	ctrl = cfg_read(self->dev.device, pm + PM_CTRL, 2);
-	ASSERT_EQ(0, cfg_write(self->dev.device, pm + PM_CTRL, 2,
-			       ctrl | PM_D3HOT));
+	ctrl = vfio_config_reg(self->dev.device, pm + PM_CTRL, 2);
+	vfio_config_set_reg(self->dev.device, pm + PM_CTRL, 2,
+			    ctrl | PM_D3HOT);
 	/* The teardown closes it and hands it back to nvme. */
 }
 
@@ -619,8 +586,8 @@ TEST_F(edu, ioeventfd_writes_the_register_when_signalled)
 	/* The write may run from a work item: give it a moment. */
 	for (int i = 0; i < 100 && val != ~0x12345678u; i++) {
 		usleep(10 * 1000);
-		ASSERT_EQ(0, bar_read(self->dev.device, 0, EDU_LIVENESS,
-				      &val, 4));
+		ASSERT_EQ(0, _vfio_region_read(self->dev.device, 0,
+					       EDU_LIVENESS, &val, 4));
 	}
 	EXPECT_EQ(~0x12345678u, val);
 	EXPECT_EQ(EEXIST, ioeventfd(self->dev.device,
@@ -718,7 +685,7 @@ static void *stress_pread(void *arg)
 	uint32_t val;
 
 	while (!atomic_load(&s->done)) {
-		int err = bar_read(s->fd, s->bar_index, 0, &val, 4);
+		int err = _vfio_region_read(s->fd, s->bar_index, 0, &val, 4);
 
 		if (!err)
 			atomic_fetch_add(&s->reads, 1);
@@ -780,7 +747,7 @@ static void stress_run(struct __test_metadata *_metadata, struct stress *s,
 	EXPECT_LT(0, atomic_load(&s->sigbus));
 	/* And the device still works. */
 	ASSERT_EQ(0, mmap_read32(&s->bar[0], &val));
-	ASSERT_EQ(0, bar_read(s->fd, s->bar_index, 0, &val, 4));
+	ASSERT_EQ(0, _vfio_region_read(s->fd, s->bar_index, 0, &val, 4));
 }
 
 TEST_F_TIMEOUT(ivshmem, stress_faults_and_toggles, 300)

@@ -23,6 +23,7 @@
 #ifndef SELFTESTS_VFIO_TEST_UTIL_H
 #define SELFTESTS_VFIO_TEST_UTIL_H
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -388,6 +389,21 @@ static inline int _vfio_stack_unload(void)
 
 #define vfio_stack_unload() ASSERT_EQ(0, _vfio_stack_unload())
 
+/* ---- GET_INFO ioctls ----------------------------------------------- */
+
+/*
+ * A GET_INFO ioctl (@request): @info, the struct of @size bytes it fills,
+ * is zeroed and sent with @argsz, the first field of every such struct.
+ * 0 or errno.
+ */
+static inline int _vfio_get_info(int fd, unsigned long request, void *info,
+				 size_t size, __u32 argsz)
+{
+	memset(info, 0, size);
+	*(__u32 *)info = argsz;
+	return ioctl(fd, request, info) ? errno : 0;
+}
+
 /* ---- container ------------------------------------------------------ */
 
 static inline int _vfio_container_open(int *fd)
@@ -416,12 +432,10 @@ static inline int _vfio_set_iommu(int container, unsigned long type)
 #define vfio_set_iommu_err(err, container, type) \
 	ASSERT_EQ(err, _vfio_set_iommu(container, type))
 
-static inline int _vfio_iommu_get_info(int container, __u32 argsz,
+static inline int _vfio_iommu_get_info(int fd, __u32 argsz,
 				       struct vfio_iommu_type1_info *info)
 {
-	memset(info, 0, sizeof(*info));
-	info->argsz = argsz;
-	return ioctl(container, VFIO_IOMMU_GET_INFO, info) ? errno : 0;
+	return _vfio_get_info(fd, VFIO_IOMMU_GET_INFO, info, sizeof(*info), argsz);
 }
 
 #define vfio_iommu_get_info(container, info) \
@@ -515,9 +529,7 @@ static inline int _vfio_group_get_device_fd(int group_fd, const char *name,
 static inline int _vfio_device_get_info(int fd, __u32 argsz,
 					struct vfio_device_info *info)
 {
-	memset(info, 0, sizeof(*info));
-	info->argsz = argsz;
-	return ioctl(fd, VFIO_DEVICE_GET_INFO, info) ? errno : 0;
+	return _vfio_get_info(fd, VFIO_DEVICE_GET_INFO, info, sizeof(*info), argsz);
 }
 
 #define vfio_device_get_info(fd, info) \
@@ -529,44 +541,67 @@ static inline int _vfio_device_get_info(int fd, __u32 argsz,
 		ASSERT_EQ(err, _vfio_device_get_info(fd, argsz, &__info)); \
 	})
 
-static inline int _vfio_device_get_region_info(int fd, __u32 index,
-					       __u32 argsz,
-					       struct vfio_region_info *info)
+/*
+ * GET_REGION_INFO and GET_IRQ_INFO take arguments that start alike: argsz,
+ * flags (an output: whatever the caller leaves there must be ignored) and
+ * the index asked about.
+ */
+struct vfio_info_head {
+	__u32 argsz;
+	__u32 flags;
+	__u32 index;
+};
+
+static_assert(offsetof(struct vfio_region_info, index) ==
+	       offsetof(struct vfio_info_head, index), "region info head");
+static_assert(offsetof(struct vfio_irq_info, index) ==
+	       offsetof(struct vfio_info_head, index), "irq info head");
+
+/*
+ * GET_REGION_INFO or GET_IRQ_INFO (@request) for @index into @info, a
+ * struct vfio_region_info or vfio_irq_info of @size bytes, zeroed first and
+ * sent with @argsz and the input @flags: 0 or errno.
+ */
+static inline int _vfio_device_get_indexed_info(int fd, unsigned long request,
+						__u32 index, __u32 argsz,
+						__u32 flags, void *info,
+						size_t size)
 {
-	memset(info, 0, sizeof(*info));
-	info->argsz = argsz;
-	info->index = index;
-	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info) ? errno : 0;
+	struct vfio_info_head *head = info;
+
+	memset(info, 0, size);
+	head->argsz = argsz;
+	head->flags = flags;
+	head->index = index;
+	return ioctl(fd, request, info) ? errno : 0;
 }
 
+/* @info points to the struct @request fills; its size is the argsz. */
+#define vfio_device_get_indexed_info(fd, request, index, info) \
+	ASSERT_EQ(0, _vfio_device_get_indexed_info(fd, request, index, \
+		sizeof(*(info)), 0, info, sizeof(*(info))))
+/* @type is the struct @request fills; @argsz what the call claims. */
+#define vfio_device_get_indexed_info_err(err, fd, request, type, index, argsz) \
+	({ \
+		type __info; \
+		ASSERT_EQ(err, _vfio_device_get_indexed_info(fd, request, \
+			index, argsz, 0, &__info, sizeof(__info))); \
+	})
+
+/* Region @index of the device: VFIO_PCI_*_REGION_INDEX */
 #define vfio_device_get_region_info(fd, index, info) \
-	ASSERT_EQ(0, _vfio_device_get_region_info(fd, index, \
-		sizeof(struct vfio_region_info), info))
+	vfio_device_get_indexed_info(fd, VFIO_DEVICE_GET_REGION_INFO, index, \
+				     info)
 #define vfio_device_get_region_info_err(err, fd, index, argsz) \
-	({ \
-		struct vfio_region_info __info; \
-		ASSERT_EQ(err, _vfio_device_get_region_info(fd, index, argsz, \
-							    &__info)); \
-	})
+	vfio_device_get_indexed_info_err(err, fd, VFIO_DEVICE_GET_REGION_INFO, \
+					 struct vfio_region_info, index, argsz)
 
-static inline int _vfio_device_get_irq_info(int fd, __u32 index, __u32 argsz,
-					    struct vfio_irq_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->argsz = argsz;
-	info->index = index;
-	return ioctl(fd, VFIO_DEVICE_GET_IRQ_INFO, info) ? errno : 0;
-}
-
+/* Interrupt @index of the device: VFIO_PCI_*_IRQ_INDEX */
 #define vfio_device_get_irq_info(fd, index, info) \
-	ASSERT_EQ(0, _vfio_device_get_irq_info(fd, index, \
-		sizeof(struct vfio_irq_info), info))
+	vfio_device_get_indexed_info(fd, VFIO_DEVICE_GET_IRQ_INFO, index, info)
 #define vfio_device_get_irq_info_err(err, fd, index, argsz) \
-	({ \
-		struct vfio_irq_info __info; \
-		ASSERT_EQ(err, _vfio_device_get_irq_info(fd, index, argsz, \
-							 &__info)); \
-	})
+	vfio_device_get_indexed_info_err(err, fd, VFIO_DEVICE_GET_IRQ_INFO, \
+					 struct vfio_irq_info, index, argsz)
 
 /* Route the device's request ("please let go") interrupt to @eventfd. */
 static inline int _vfio_device_set_req_eventfd(int fd, int eventfd)
@@ -592,23 +627,72 @@ static inline int _vfio_device_set_req_eventfd(int fd, int eventfd)
 #define vfio_device_set_req_eventfd(fd, eventfd) \
 	ASSERT_EQ(0, _vfio_device_set_req_eventfd(fd, eventfd))
 
-/* pread of @len bytes of the config region at @pos: 0 or errno. */
-static inline int _vfio_config_read(int fd, void *buf, size_t len,
-				    uint64_t pos)
+/*
+ * One pread (@write false) or pwrite of @len bytes at @pos in region @index
+ * (VFIO_PCI_*_REGION_INDEX): 0 or errno, a short transfer being EIO.
+ */
+static inline int _vfio_region_rw(int fd, __u32 index, uint64_t pos,
+				  void *buf, size_t len, bool write)
 {
-	ssize_t n = pread(fd, buf, len,
-			  VFIO_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) +
-			  pos);
+	uint64_t off = VFIO_REGION_OFFSET(index) + pos;
+	ssize_t n = write ? pwrite(fd, buf, len, off) :
+			    pread(fd, buf, len, off);
 
 	if (n < 0)
 		return errno;
 	return (size_t)n == len ? 0 : EIO;
 }
 
+/* The two directions of _vfio_region_rw(). */
+static inline int _vfio_region_read(int fd, __u32 index, uint64_t pos,
+				    void *buf, size_t len)
+{
+	return _vfio_region_rw(fd, index, pos, buf, len, false);
+}
+
+static inline int _vfio_region_write(int fd, __u32 index, uint64_t pos,
+				     const void *buf, size_t len)
+{
+	return _vfio_region_rw(fd, index, pos, (void *)buf, len, true);
+}
+
+/* pread of @len bytes of the config region at @pos: 0 or errno. */
+static inline int _vfio_config_read(int fd, void *buf, size_t len,
+				    uint64_t pos)
+{
+	return _vfio_region_read(fd, VFIO_PCI_CONFIG_REGION_INDEX, pos, buf,
+				 len);
+}
+
 #define vfio_config_read(fd, buf, len, pos) \
 	ASSERT_EQ(0, _vfio_config_read(fd, buf, len, pos))
 #define vfio_config_read_err(err, fd, buf, len, pos) \
 	ASSERT_EQ(err, _vfio_config_read(fd, buf, len, pos))
+
+/*
+ * The 1, 2 or 4 byte config register at @off, as the user sees it through
+ * vfio (little-endian, as on x86), or all ones if it cannot be read.
+ */
+static inline uint32_t vfio_config_reg(int fd, unsigned int off,
+				       unsigned int len)
+{
+	uint32_t val = 0;
+
+	if (_vfio_config_read(fd, &val, len, off))
+		return ~0u;
+	return val;
+}
+
+/* Write @len (1, 2 or 4) bytes of @val to the config register at @off. */
+static inline int _vfio_config_set_reg(int fd, unsigned int off,
+				       unsigned int len, uint32_t val)
+{
+	return _vfio_region_write(fd, VFIO_PCI_CONFIG_REGION_INDEX, off, &val,
+				  len);
+}
+
+#define vfio_config_set_reg(fd, off, len, val) \
+	ASSERT_EQ(0, _vfio_config_set_reg(fd, off, len, val))
 
 /* ---- a device under test ------------------------------------------- */
 
@@ -690,6 +774,31 @@ static inline void vfio_test_dev_close(struct __test_metadata *_metadata,
 			close(fd);
 	}
 	vfio_pci_restore(&dev->saved);
+}
+
+/*
+ * vfio_test_dev_open() of @dev, with @spare left empty for the tests that
+ * need a second device (they open it themselves).  Undo with
+ * vfio_test_dev_close_with_spare().
+ */
+static inline void
+vfio_test_dev_open_with_spare(struct __test_metadata *_metadata,
+			      struct vfio_test_dev *dev,
+			      struct vfio_test_dev *spare, const char *bdf,
+			      enum vfio_test_stage stage)
+{
+	vfio_test_dev_init(spare);
+	vfio_test_dev_open(_metadata, dev, bdf, stage);
+}
+
+/* Close the spare, opened or not, then the device under test. */
+static inline void
+vfio_test_dev_close_with_spare(struct __test_metadata *_metadata,
+			       struct vfio_test_dev *dev,
+			       struct vfio_test_dev *spare)
+{
+	vfio_test_dev_close(_metadata, spare);
+	vfio_test_dev_close(_metadata, dev);
 }
 
 /* ---- misc ----------------------------------------------------------- */

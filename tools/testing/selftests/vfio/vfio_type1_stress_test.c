@@ -193,9 +193,7 @@ static void *stress_dma(void *arg)
 
 FIXTURE(stress)
 {
-	int container;
-	int group;
-	struct edu edu;
+	struct edu_container ec;
 	long locked_before;
 	long pins_before;
 };
@@ -220,31 +218,14 @@ FIXTURE_VARIANT_ADD(stress, v1_close)
 
 FIXTURE_SETUP(stress)
 {
-	self->container = -1;
-	self->group = -1;
-	self->edu.fd = -1;
-	if (tb_noiommu_profile())
-		SKIP(return, "type1 needs an IOMMU");
-	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
-	self->locked_before = vm_locked_kb();
-	self->pins_before = pins_outstanding();
-	ASSERT_LE(0, self->locked_before);
-	ASSERT_LE(0, self->pins_before);
-	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
-					variant->type));
-	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+	edu_fixture_setup(_metadata, &self->ec, variant->type, true,
+			  &self->locked_before, &self->pins_before);
 }
 
 FIXTURE_TEARDOWN(stress)
 {
-	if (self->edu.fd >= 0)
-		close(self->edu.fd);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
-	EXPECT_EQ(self->locked_before, vm_locked_kb());
-	EXPECT_EQ(self->pins_before, pins_settle(self->pins_before, 2000));
+	edu_fixture_teardown(_metadata, &self->ec, &self->locked_before,
+			     &self->pins_before, 2000);
 }
 
 TEST_F_TIMEOUT(stress, threads_map_and_unmap_and_every_pin_comes_back, 120)
@@ -253,9 +234,9 @@ TEST_F_TIMEOUT(stress, threads_map_and_unmap_and_every_pin_comes_back, 120)
 	pthread_t tid[STRESS_THREADS], dma_tid;
 	long locked, pins, expect_pages;
 	struct stress st = {
-		.container = self->container,
+		.container = self->ec.container,
 		.v2 = variant->type == VFIO_TYPE1v2_IOMMU,
-		.edu = &self->edu,
+		.edu = &self->ec.edu,
 	};
 	__u64 left = 0;
 	int i;
@@ -298,12 +279,7 @@ TEST_F_TIMEOUT(stress, threads_map_and_unmap_and_every_pin_comes_back, 120)
 		ASSERT_LE(self->locked_before, locked);
 		ASSERT_EQ((locked - self->locked_before) / 4,
 			  pins - self->pins_before);
-		close(self->edu.fd);
-		close(self->group);
-		close(self->container);
-		self->edu.fd = -1;
-		self->group = -1;
-		self->container = -1;
+		edu_container_close(&self->ec);
 	} else {
 		ASSERT_EQ(0, _unmap(st.container, 0, 0,
 				    VFIO_DMA_UNMAP_FLAG_ALL, &left));
@@ -347,34 +323,21 @@ static void *thread_unmap_fn(void *arg)
 
 FIXTURE(owner)
 {
-	int container;
-	int group;
+	struct edu_container ec;
 	long locked_before;
 	long pins_before;
 };
 
 FIXTURE_SETUP(owner)
 {
-	self->container = -1;
-	self->group = -1;
-	if (tb_noiommu_profile())
-		SKIP(return, "type1 needs an IOMMU");
-	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
-	self->locked_before = vm_locked_kb();
-	self->pins_before = pins_outstanding();
-	ASSERT_LE(0, self->pins_before);
-	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
-					VFIO_TYPE1v2_IOMMU));
+	edu_fixture_setup(_metadata, &self->ec, VFIO_TYPE1v2_IOMMU, false,
+			  &self->locked_before, &self->pins_before);
 }
 
 FIXTURE_TEARDOWN(owner)
 {
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
-	EXPECT_EQ(self->locked_before, vm_locked_kb());
-	EXPECT_EQ(self->pins_before, pins_settle(self->pins_before, 2000));
+	edu_fixture_teardown(_metadata, &self->ec, &self->locked_before,
+			     &self->pins_before, 2000);
 }
 
 #define OWNER_SIZE	(4 * MIB)
@@ -395,7 +358,7 @@ static void *owner_buf(size_t size)
 TEST_F(owner, unmap_from_another_thread_refunds_the_process)
 {
 	struct thread_map m = {
-		.container = self->container,
+		.container = self->ec.container,
 		.iova = OWNER_IOVA,
 		.size = OWNER_SIZE,
 		.vaddr = owner_buf(OWNER_SIZE),
@@ -450,7 +413,7 @@ TEST_F(owner, unmap_by_another_process_refunds_the_mapper)
 	pid_t pid;
 
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, _map(self->container, OWNER_IOVA, OWNER_SIZE, buf, RW));
+	ASSERT_EQ(0, _map(self->ec.container, OWNER_IOVA, OWNER_SIZE, buf, RW));
 	ASSERT_EQ(self->locked_before + OWNER_KB, vm_locked_kb());
 
 	pid = fork();
@@ -459,7 +422,7 @@ TEST_F(owner, unmap_by_another_process_refunds_the_mapper)
 		long mine = vm_locked_kb();
 		__u64 done = 0;
 
-		if (_unmap(self->container, OWNER_IOVA, OWNER_SIZE, 0, &done))
+		if (_unmap(self->ec.container, OWNER_IOVA, OWNER_SIZE, 0, &done))
 			_exit(1);
 		if (done != OWNER_SIZE)
 			_exit(2);
@@ -488,7 +451,7 @@ TEST_F(owner, map_by_a_child_is_charged_to_the_child)
 	if (!pid) {
 		long mine = vm_locked_kb();
 
-		if (_map(self->container, OWNER_IOVA, OWNER_SIZE, buf, RW))
+		if (_map(self->ec.container, OWNER_IOVA, OWNER_SIZE, buf, RW))
 			_exit(1);
 		if (vm_locked_kb() != mine + OWNER_KB)
 			_exit(2);
@@ -504,7 +467,7 @@ TEST_F(owner, map_by_a_child_is_charged_to_the_child)
 	ASSERT_EQ(self->locked_before, vm_locked_kb());
 	ASSERT_EQ(self->pins_before + (long)(OWNER_SIZE / PG),
 		  pins_outstanding());
-	ASSERT_EQ(0, _unmap(self->container, OWNER_IOVA, OWNER_SIZE, 0,
+	ASSERT_EQ(0, _unmap(self->ec.container, OWNER_IOVA, OWNER_SIZE, 0,
 			    &done));
 	ASSERT_EQ(OWNER_SIZE, done);
 	ASSERT_EQ(0, signal_fd(to_child[1]));
@@ -526,7 +489,7 @@ TEST_F(owner, memlock_limit_is_the_mappers)
 
 		if (drop_cap_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl))
 			_exit(1);
-		if (_map(self->container, OWNER_IOVA, 2 * MIB, buf, RW) !=
+		if (_map(self->ec.container, OWNER_IOVA, 2 * MIB, buf, RW) !=
 		    -ENOMEM)
 			_exit(2);
 		if (pins_outstanding() != pins)
@@ -535,8 +498,8 @@ TEST_F(owner, memlock_limit_is_the_mappers)
 	}
 	ASSERT_EQ(0, wait_child(pid));
 	/* The container's opener, with CAP_IPC_LOCK, may */
-	ASSERT_EQ(0, _map(self->container, OWNER_IOVA, 2 * MIB, buf, RW));
-	ASSERT_EQ(0, _unmap(self->container, OWNER_IOVA, 2 * MIB, 0, NULL));
+	ASSERT_EQ(0, _map(self->ec.container, OWNER_IOVA, 2 * MIB, buf, RW));
+	ASSERT_EQ(0, _unmap(self->ec.container, OWNER_IOVA, 2 * MIB, 0, NULL));
 }
 
 /* ---- process exit with live mappings ---------------------------------- */
@@ -554,10 +517,10 @@ TEST_F(owner, mapping_outlives_the_process_that_made_it)
 	char *check;
 	pid_t pid;
 
-	ASSERT_EQ(0, edu_open(self->group, &edu));
+	ASSERT_EQ(0, edu_open(self->ec.group, &edu));
 	check = owner_buf(PG);
 	ASSERT_NE(NULL, check);
-	ASSERT_EQ(0, _map(self->container, 0x10000, PG, check, RW));
+	ASSERT_EQ(0, _map(self->ec.container, 0x10000, PG, check, RW));
 	ASSERT_EQ(0, pipe(ready));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -567,7 +530,7 @@ TEST_F(owner, mapping_outlives_the_process_that_made_it)
 		if (!buf)
 			_exit(1);
 		memset(buf, 0x6b, OWNER_SIZE);
-		if (_map(self->container, OWNER_IOVA, OWNER_SIZE, buf, RW))
+		if (_map(self->ec.container, OWNER_IOVA, OWNER_SIZE, buf, RW))
 			_exit(2);
 		_exit(signal_fd(ready[1]) ? 3 : 0);
 	}
@@ -584,7 +547,7 @@ TEST_F(owner, mapping_outlives_the_process_that_made_it)
 	ASSERT_EQ(0x6b, check[63]);
 	ASSERT_FALSE(kmsg_find(kmsg, "DMAR", 200));
 
-	ASSERT_EQ(0, _unmap(self->container, OWNER_IOVA, OWNER_SIZE, 0,
+	ASSERT_EQ(0, _unmap(self->ec.container, OWNER_IOVA, OWNER_SIZE, 0,
 			    &done));
 	ASSERT_EQ(OWNER_SIZE, done);
 	ASSERT_EQ(self->locked_before + 4, vm_locked_kb());

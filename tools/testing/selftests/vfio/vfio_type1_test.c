@@ -43,17 +43,17 @@
 #define MSI_IOVA	0xfee00000UL
 
 #define map_ok(iova, size, vaddr) \
-	ASSERT_EQ(0, _map(self->container, iova, size, vaddr, RW))
+	ASSERT_EQ(0, _map(self->ec.container, iova, size, vaddr, RW))
 #define map_err(err, iova, size, vaddr, flags) \
-	ASSERT_EQ(-(err), _map(self->container, iova, size, vaddr, flags))
+	ASSERT_EQ(-(err), _map(self->ec.container, iova, size, vaddr, flags))
 #define unmap_ok(iova, size, flags, expect) ({				\
 	__u64 __done = ~0ULL;						\
-	ASSERT_EQ(0, _unmap(self->container, iova, size, flags,	\
+	ASSERT_EQ(0, _unmap(self->ec.container, iova, size, flags,	\
 			    &__done));					\
 	ASSERT_EQ((__u64)(expect), __done);				\
 })
 #define unmap_err(err, iova, size, flags) \
-	ASSERT_EQ(-(err), _unmap(self->container, iova, size, flags, NULL))
+	ASSERT_EQ(-(err), _unmap(self->ec.container, iova, size, flags, NULL))
 
 /* GET_INFO with the chain; caller frees */
 static struct vfio_iommu_type1_info *get_info(int fd)
@@ -94,8 +94,7 @@ find_cap(struct vfio_iommu_type1_info *info, __u16 id)
 
 FIXTURE(type1)
 {
-	int container;
-	int group;
+	struct edu_container ec;
 	void *buf;
 	long locked_before;
 	long pins_before;
@@ -118,18 +117,10 @@ FIXTURE_VARIANT_ADD(type1, v2)
 
 FIXTURE_SETUP(type1)
 {
-	self->container = -1;
-	self->group = -1;
 	self->buf = MAP_FAILED;
-	if (tb_noiommu_profile())
-		SKIP(return, "type1 needs an IOMMU");
-	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
-	self->locked_before = vm_locked_kb();
-	ASSERT_LE(0, self->locked_before);
-	self->pins_before = pins_outstanding();
-	ASSERT_LE(0, self->pins_before);
-	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
-					variant->type));
+	if (!edu_fixture_setup(_metadata, &self->ec, variant->type, false,
+			       &self->locked_before, &self->pins_before))
+		return;
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
@@ -140,15 +131,9 @@ FIXTURE_TEARDOWN(type1)
 {
 	if (self->buf != MAP_FAILED)
 		munmap(self->buf, BUF_SIZE);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0) {
-		close(self->container);
-		/* Closing the container gave every pinned page back */
-		EXPECT_EQ(self->locked_before, vm_locked_kb());
-		EXPECT_EQ(self->pins_before, pins_settle(self->pins_before,
-							 1000));
-	}
+	/* Closing the container gives every pinned page back */
+	edu_fixture_teardown(_metadata, &self->ec, &self->locked_before,
+			     &self->pins_before, 1000);
 }
 
 TEST(check_extension_on_empty_container)
@@ -173,20 +158,20 @@ TEST(check_extension_on_empty_container)
 
 TEST_F(type1, check_extension_with_iommu_set)
 {
-	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+	EXPECT_EQ(1, ioctl(self->ec.container, VFIO_CHECK_EXTENSION,
 			   VFIO_TYPE1v2_IOMMU));
-	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+	EXPECT_EQ(1, ioctl(self->ec.container, VFIO_CHECK_EXTENSION,
 			   VFIO_UPDATE_VADDR));
 	/* intel-iommu with snoop control enforces coherency */
-	EXPECT_LE(0, ioctl(self->container, VFIO_CHECK_EXTENSION,
+	EXPECT_LE(0, ioctl(self->ec.container, VFIO_CHECK_EXTENSION,
 			   VFIO_DMA_CC_IOMMU));
-	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+	EXPECT_EQ(1, ioctl(self->ec.container, VFIO_CHECK_EXTENSION,
 			   VFIO_TYPE1_NESTING_IOMMU));
 }
 
 TEST_F(type1, unknown_ioctl_is_enotty)
 {
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_ENABLE));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_ENABLE));
 	ASSERT_EQ(ENOTTY, errno);
 }
 
@@ -194,7 +179,7 @@ TEST_F(type1, get_info_argsz_below_pgsizes_is_einval)
 {
 	struct vfio_iommu_type1_info info = { .argsz = 15 };
 
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_GET_INFO, &info));
 	ASSERT_EQ(EINVAL, errno);
 }
 
@@ -202,7 +187,7 @@ TEST_F(type1, get_info_argsz_16_gets_pgsizes)
 {
 	struct vfio_iommu_type1_info info = { .argsz = 16, .cap_offset = 77 };
 
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_EQ(0, ioctl(self->ec.container, VFIO_IOMMU_GET_INFO, &info));
 	ASSERT_TRUE(info.flags & VFIO_IOMMU_INFO_PGSIZES);
 	ASSERT_TRUE(info.iova_pgsizes & PG);
 	ASSERT_EQ(0, info.iova_pgsizes & (PG - 1));
@@ -214,7 +199,7 @@ TEST_F(type1, get_info_argsz_24_asks_for_more)
 {
 	struct vfio_iommu_type1_info info = { .argsz = 24 };
 
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_EQ(0, ioctl(self->ec.container, VFIO_IOMMU_GET_INFO, &info));
 	ASSERT_TRUE(info.flags & VFIO_IOMMU_INFO_CAPS);
 	ASSERT_LT(24, info.argsz);
 	ASSERT_EQ(0, info.cap_offset);
@@ -228,7 +213,7 @@ TEST_F(type1, get_info_chain_has_ranges_avail_and_migration)
 	struct vfio_iommu_type1_info *info;
 	unsigned int i;
 
-	info = get_info(self->container);
+	info = get_info(self->ec.container);
 	ASSERT_NE(NULL, info);
 	ASSERT_EQ(sizeof(*info), info->cap_offset);
 
@@ -261,7 +246,7 @@ TEST_F(type1, dma_avail_counts_ranges)
 
 	map_ok(IOVA, PG, self->buf);
 	map_ok(IOVA + PG, PG, self->buf + PG);
-	info = get_info(self->container);
+	info = get_info(self->ec.container);
 	ASSERT_NE(NULL, info);
 	avail = (void *)find_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
 	ASSERT_NE(NULL, avail);
@@ -330,7 +315,7 @@ TEST_F(type1, map_argsz_too_small_is_einval)
 		.size = PG,
 	};
 
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_MAP_DMA, &map));
 	ASSERT_EQ(EINVAL, errno);
 }
 
@@ -358,7 +343,7 @@ TEST_F(type1, map_read_only_memory_read_only)
 
 	ASSERT_NE(MAP_FAILED, ro);
 	map_err(EFAULT, IOVA, 4 * PG, ro, RW);
-	ASSERT_EQ(0, _map(self->container, IOVA, 4 * PG, ro,
+	ASSERT_EQ(0, _map(self->ec.container, IOVA, 4 * PG, ro,
 			  VFIO_DMA_MAP_FLAG_READ));
 	unmap_ok(IOVA, 4 * PG, 0, 4 * PG);
 	munmap(ro, 4 * PG);
@@ -462,7 +447,7 @@ TEST_F(type1, memlock_limit_without_cap_ipc_lock_is_enomem)
 
 TEST_F(type1, vaddr_invalidate_and_update)
 {
-	if (!ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR))
+	if (!ioctl(self->ec.container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR))
 		SKIP(return, "no VFIO_UPDATE_VADDR");
 	map_ok(IOVA, 4 * PG, self->buf);
 	unmap_ok(IOVA, 4 * PG, VFIO_DMA_UNMAP_FLAG_VADDR, 4 * PG);
@@ -471,7 +456,7 @@ TEST_F(type1, vaddr_invalidate_and_update)
 	/* The new vaddr needs no protection flags, and must not have any */
 	map_err(EINVAL, IOVA, 4 * PG, self->buf + 8 * PG,
 		RW | VFIO_DMA_MAP_FLAG_VADDR);
-	ASSERT_EQ(0, _map(self->container, IOVA, 4 * PG, self->buf + 8 * PG,
+	ASSERT_EQ(0, _map(self->ec.container, IOVA, 4 * PG, self->buf + 8 * PG,
 			  VFIO_DMA_MAP_FLAG_VADDR));
 	/* Already valid again */
 	map_err(EINVAL, IOVA, 4 * PG, self->buf, VFIO_DMA_MAP_FLAG_VADDR);
@@ -487,7 +472,7 @@ TEST_F(type1, dirty_pages_on_v1_is_eacces)
 
 	if (variant->type != VFIO_TYPE1_IOMMU)
 		SKIP(return, "v2 tracks dirty pages");
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
 	ASSERT_EQ(EACCES, errno);
 }
 
@@ -510,7 +495,7 @@ TEST_F(type1, dirty_bitmap_needs_tracking)
 	req.get.bitmap.pgsize = PG;
 	req.get.bitmap.size = sizeof(bits);
 	req.get.bitmap.data = &bits;
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &req));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &req));
 	ASSERT_EQ(EINVAL, errno);
 }
 
@@ -538,10 +523,10 @@ TEST_F(type1, dirty_pages_report_every_mapped_page)
 	/* More than one operation at once is refused */
 	ctl.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
 		    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
 	ASSERT_EQ(EINVAL, errno);
 	ctl.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+	ASSERT_EQ(0, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
 
 	req.get.iova = IOVA;
 	req.get.size = 16 * PG;
@@ -550,10 +535,10 @@ TEST_F(type1, dirty_pages_report_every_mapped_page)
 	req.get.bitmap.data = bits;
 	/* Wrong page size */
 	req.get.bitmap.pgsize = 2 * PG;
-	ASSERT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &req));
+	ASSERT_EQ(-1, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &req));
 	ASSERT_EQ(EINVAL, errno);
 	req.get.bitmap.pgsize = PG;
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &req));
+	ASSERT_EQ(0, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &req));
 	/* A device behind an IOMMU may have written anything it maps */
 	ASSERT_EQ(0x30fULL, bits[0]);
 
@@ -566,20 +551,18 @@ TEST_F(type1, dirty_pages_report_every_mapped_page)
 	ureq.bitmap.pgsize = PG;
 	ureq.bitmap.size = sizeof(bits[0]);
 	ureq.bitmap.data = bits;
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &ureq));
+	ASSERT_EQ(0, ioctl(self->ec.container, VFIO_IOMMU_UNMAP_DMA, &ureq));
 	ASSERT_EQ(2 * PG, ureq.unmap.size);
 	/* Only the bits of the request mean anything */
 	ASSERT_EQ(0x3ULL, bits[0] & 0x3);
 
 	ctl.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
-	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
+	ASSERT_EQ(0, ioctl(self->ec.container, VFIO_IOMMU_DIRTY_PAGES, &ctl));
 }
 
 FIXTURE(edu_dma)
 {
-	int container;
-	int group;
-	struct edu edu;
+	struct edu_container ec;
 };
 
 FIXTURE_VARIANT(edu_dma)
@@ -604,25 +587,13 @@ FIXTURE_VARIANT_ADD(edu_dma, hugetlb)
 
 FIXTURE_SETUP(edu_dma)
 {
-	self->container = -1;
-	self->group = -1;
-	self->edu.fd = -1;
-	if (tb_noiommu_profile())
-		SKIP(return, "type1 needs an IOMMU");
-	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
-	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
-					VFIO_TYPE1v2_IOMMU));
-	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+	edu_fixture_setup(_metadata, &self->ec, VFIO_TYPE1v2_IOMMU, true,
+			  NULL, NULL);
 }
 
 FIXTURE_TEARDOWN(edu_dma)
 {
-	if (self->edu.fd >= 0)
-		close(self->edu.fd);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
+	edu_fixture_teardown(_metadata, &self->ec, NULL, NULL, 0);
 }
 
 /* The device reads through one range and writes through another */
@@ -639,19 +610,19 @@ TEST_F(edu_dma, device_sees_and_writes_mapped_memory)
 	for (i = 0; i < size; i++)
 		src[i] = (char)(i * 7 + (i >> 12));
 	memset(dst, 0, size);
-	ASSERT_EQ(0, _map(self->container, src_iova, size, src, RW));
-	ASSERT_EQ(0, _map(self->container, dst_iova, size, dst, RW));
+	ASSERT_EQ(0, _map(self->ec.container, src_iova, size, src, RW));
+	ASSERT_EQ(0, _map(self->ec.container, dst_iova, size, dst, RW));
 
 	/* Several offsets: both halves of each 2 MiB page, odd 4 KiB pages */
 	for (off = 0x1000; off < size; off += 0x12d000) {
-		ASSERT_EQ(0, edu_dma(&self->edu, src_iova + off,
+		ASSERT_EQ(0, edu_dma(&self->ec.edu, src_iova + off,
 				     TB_EDU_DMA_BUF, len, false));
-		ASSERT_EQ(0, edu_dma(&self->edu, TB_EDU_DMA_BUF,
+		ASSERT_EQ(0, edu_dma(&self->ec.edu, TB_EDU_DMA_BUF,
 				     dst_iova + off, len, true));
 		ASSERT_EQ(0, memcmp(src + off, dst + off, len));
 	}
-	ASSERT_EQ(0, _unmap(self->container, dst_iova, size, 0, NULL));
-	ASSERT_EQ(0, _unmap(self->container, src_iova, size, 0, NULL));
+	ASSERT_EQ(0, _unmap(self->ec.container, dst_iova, size, 0, NULL));
+	ASSERT_EQ(0, _unmap(self->ec.container, src_iova, size, 0, NULL));
 }
 
 /* A group joining a container with mappings gets them; leaving keeps them */
@@ -666,24 +637,24 @@ TEST_F(edu_dma, second_group_joins_and_leaves_a_mapped_container)
 	if (!buf)
 		SKIP(return, "no %s memory", variant->backing);
 	memset(buf, 0x3c, size);
-	ASSERT_EQ(0, _map(self->container, iova, size, buf, RW));
+	ASSERT_EQ(0, _map(self->ec.container, iova, size, buf, RW));
 	locked = vm_locked_kb();
 
 	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_TESTDEV_BDF));
 	group2 = group_open(TB_TESTDEV_BDF);
 	ASSERT_LE(0, group2);
 	ASSERT_EQ(0, ioctl(group2, VFIO_GROUP_SET_CONTAINER,
-			   &self->container));
+			   &self->ec.container));
 	/* The pages are pinned and charged once, whatever the domains */
 	ASSERT_EQ(locked, vm_locked_kb());
-	ASSERT_EQ(0, edu_dma(&self->edu, iova + 0x3000, TB_EDU_DMA_BUF, len,
+	ASSERT_EQ(0, edu_dma(&self->ec.edu, iova + 0x3000, TB_EDU_DMA_BUF, len,
 			     false));
 
 	ASSERT_EQ(0, ioctl(group2, VFIO_GROUP_UNSET_CONTAINER));
 	close(group2);
 	ASSERT_EQ(locked, vm_locked_kb());
 	memset(buf + 0x5000, 0, len);
-	ASSERT_EQ(0, edu_dma(&self->edu, TB_EDU_DMA_BUF, iova + 0x5000, len,
+	ASSERT_EQ(0, edu_dma(&self->ec.edu, TB_EDU_DMA_BUF, iova + 0x5000, len,
 			     true));
 	ASSERT_EQ(0x3c, buf[0x5000]);
 	ASSERT_EQ(0x3c, buf[0x5000 + len - 1]);
@@ -704,9 +675,7 @@ TEST_F(edu_dma, second_group_joins_and_leaves_a_mapped_container)
 
 FIXTURE(edu_iommu)
 {
-	int container;
-	int group;
-	struct edu edu;
+	struct edu_container ec;
 	char *src;	/* mapped at FAULT_SRC_IOVA for the whole test */
 	char *buf;	/* BLOCK_SIZE, what the tests map at FAULT_IOVA */
 	long pins_before;
@@ -714,36 +683,21 @@ FIXTURE(edu_iommu)
 
 FIXTURE_SETUP(edu_iommu)
 {
-	self->container = -1;
-	self->group = -1;
-	self->edu.fd = -1;
-	if (tb_noiommu_profile())
-		SKIP(return, "type1 needs an IOMMU");
-	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
-	self->pins_before = pins_outstanding();
-	ASSERT_LE(0, self->pins_before);
-	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
-					VFIO_TYPE1v2_IOMMU));
-	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+	if (!edu_fixture_setup(_metadata, &self->ec, VFIO_TYPE1v2_IOMMU, true,
+			       NULL, &self->pins_before))
+		return;
 	self->src = mmap(NULL, PG + BLOCK_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->src);
 	self->buf = self->src + PG;
 	memset(self->buf, 0x11, BLOCK_SIZE);
-	ASSERT_EQ(0, _map(self->container, FAULT_SRC_IOVA, PG, self->src, RW));
+	ASSERT_EQ(0, _map(self->ec.container, FAULT_SRC_IOVA, PG, self->src, RW));
 }
 
 FIXTURE_TEARDOWN(edu_iommu)
 {
-	if (self->edu.fd >= 0)
-		close(self->edu.fd);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0) {
-		close(self->container);
-		EXPECT_EQ(self->pins_before, pins_settle(self->pins_before,
-							 1000));
-	}
+	edu_fixture_teardown(_metadata, &self->ec, NULL, &self->pins_before,
+			     1000);
 }
 
 /* Fill edu's buffer with @byte, through the source page */
@@ -779,21 +733,21 @@ TEST_F(edu_iommu, dma_write_to_never_mapped_iova_is_blocked)
 	const __u64 hole = FAULT_IOVA + BLOCK_SIZE;
 	int kmsg;
 
-	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, self->buf,
+	ASSERT_EQ(0, _map(self->ec.container, FAULT_IOVA, BLOCK_SIZE, self->buf,
 			  RW));
-	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	ASSERT_TRUE(all_bytes(self->buf, FAULT_LEN, 0xa5));
 	memset(self->buf, 0x11, BLOCK_SIZE);
 
 	/* The page right after the mapping was never mapped */
 	kmsg = kmsg_open();
-	ASSERT_EQ(0, edu_write_iova(&self->edu, hole, FAULT_LEN));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, hole, FAULT_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, hole));
 	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x11));
 
 	/* The fault left the device and the mapping working */
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA + PG, FAULT_LEN));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA + PG, FAULT_LEN));
 	ASSERT_TRUE(all_bytes(self->buf + PG, FAULT_LEN, 0xa5));
 }
 
@@ -802,19 +756,19 @@ TEST_F(edu_iommu, dma_write_to_unmapped_iova_is_blocked)
 	__u64 done = 0;
 	int kmsg;
 
-	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, self->buf,
+	ASSERT_EQ(0, _map(self->ec.container, FAULT_IOVA, BLOCK_SIZE, self->buf,
 			  RW));
-	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	ASSERT_TRUE(all_bytes(self->buf, FAULT_LEN, 0xa5));
-	ASSERT_EQ(0, _unmap(self->container, FAULT_IOVA, BLOCK_SIZE, 0,
+	ASSERT_EQ(0, _unmap(self->ec.container, FAULT_IOVA, BLOCK_SIZE, 0,
 			    &done));
 	ASSERT_EQ(BLOCK_SIZE, done);
 	memset(self->buf, 0x11, BLOCK_SIZE);
 
 	/* Neither the page tables nor a stale IOTLB entry may let it pass */
 	kmsg = kmsg_open();
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, FAULT_IOVA));
 	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x11));
 }
@@ -824,25 +778,25 @@ TEST_F(edu_iommu, dma_write_through_read_only_mapping_is_blocked)
 	int kmsg;
 
 	memset(self->buf, 0x3c, BLOCK_SIZE);
-	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, self->buf,
+	ASSERT_EQ(0, _map(self->ec.container, FAULT_IOVA, BLOCK_SIZE, self->buf,
 			  VFIO_DMA_MAP_FLAG_READ));
 	/*
 	 * The write first: QEMU reports a fault when its page walk fails,
 	 * not when an IOTLB entry cached by a read forbids the write.
 	 */
-	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0xa5));
 	kmsg = kmsg_open();
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, FAULT_IOVA));
 	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x3c));
 
 	/* The same mapping lets the device read */
-	ASSERT_EQ(0, edu_read_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_SRC_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_read_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_SRC_IOVA, FAULT_LEN));
 	ASSERT_TRUE(all_bytes(self->src, FAULT_LEN, 0x3c));
 	/* And still not write */
-	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, FAULT_LEN));
+	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	ASSERT_TRUE(all_bytes(self->buf, BLOCK_SIZE, 0x3c));
 }
 
@@ -861,7 +815,7 @@ TEST_F(edu_iommu, vaddr_update_keeps_dma_on_the_moved_memory)
 	__u64 done = 0;
 	int memfd;
 
-	if (ioctl(self->container, VFIO_CHECK_EXTENSION,
+	if (ioctl(self->ec.container, VFIO_CHECK_EXTENSION,
 		  VFIO_UPDATE_VADDR) != 1)
 		SKIP(return, "no VFIO_UPDATE_VADDR");
 	memfd = memfd_create("vfio-vaddr", 0);
@@ -871,16 +825,16 @@ TEST_F(edu_iommu, vaddr_update_keeps_dma_on_the_moved_memory)
 		   memfd, 0);
 	ASSERT_NE(MAP_FAILED, old);
 	memset(old, 0x11, BLOCK_SIZE);
-	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, old, RW));
+	ASSERT_EQ(0, _map(self->ec.container, FAULT_IOVA, BLOCK_SIZE, old, RW));
 	locked = vm_locked_kb();
 	pins = pins_outstanding();
 
-	ASSERT_EQ(0, _unmap(self->container, FAULT_IOVA, BLOCK_SIZE,
+	ASSERT_EQ(0, _unmap(self->ec.container, FAULT_IOVA, BLOCK_SIZE,
 			    VFIO_DMA_UNMAP_FLAG_VADDR, &done));
 	ASSERT_EQ(BLOCK_SIZE, done);
 	/* Invalid vaddr, same pages: DMA goes on */
-	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0xa5));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA, len));
+	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0xa5));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, len));
 	ASSERT_EQ((ssize_t)len, pread(memfd, check, len, 0));
 	ASSERT_TRUE(all_bytes(check, len, 0xa5));
 
@@ -890,22 +844,22 @@ TEST_F(edu_iommu, vaddr_update_keeps_dma_on_the_moved_memory)
 	ASSERT_NE(MAP_FAILED, new);
 	ASSERT_NE(old, new);
 	ASSERT_EQ(0, munmap(old, BLOCK_SIZE));
-	ASSERT_EQ(0, _map(self->container, FAULT_IOVA, BLOCK_SIZE, new,
+	ASSERT_EQ(0, _map(self->ec.container, FAULT_IOVA, BLOCK_SIZE, new,
 			  VFIO_DMA_MAP_FLAG_VADDR));
 
 	/* The device reads what is written at the new address... */
 	memset(new + off, 0x5a, len);
-	ASSERT_EQ(0, edu_read_iova(&self->edu, FAULT_IOVA + off, len));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_SRC_IOVA, len));
+	ASSERT_EQ(0, edu_read_iova(&self->ec.edu, FAULT_IOVA + off, len));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_SRC_IOVA, len));
 	ASSERT_TRUE(all_bytes(self->src, len, 0x5a));
 	/* ...and what it writes shows there */
-	ASSERT_EQ(0, edu_fill(&self->edu, self->src, 0x77));
-	ASSERT_EQ(0, edu_write_iova(&self->edu, FAULT_IOVA + 2 * off, len));
+	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0x77));
+	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA + 2 * off, len));
 	ASSERT_TRUE(all_bytes(new + 2 * off, len, 0x77));
 
 	ASSERT_EQ(locked, vm_locked_kb());
 	ASSERT_EQ(pins, pins_outstanding());
-	ASSERT_EQ(0, _unmap(self->container, FAULT_IOVA, BLOCK_SIZE, 0,
+	ASSERT_EQ(0, _unmap(self->ec.container, FAULT_IOVA, BLOCK_SIZE, 0,
 			    &done));
 	ASSERT_EQ(BLOCK_SIZE, done);
 	ASSERT_EQ(locked - (long)(BLOCK_SIZE / 1024), vm_locked_kb());
@@ -920,9 +874,7 @@ TEST_F(edu_iommu, vaddr_update_keeps_dma_on_the_moved_memory)
  */
 FIXTURE(small_iommu_pages)
 {
-	int container;
-	int group;
-	struct edu edu;
+	struct edu_container ec;
 };
 
 FIXTURE_VARIANT(small_iommu_pages)
@@ -942,27 +894,17 @@ FIXTURE_VARIANT_ADD(small_iommu_pages, hugetlb)
 
 FIXTURE_SETUP(small_iommu_pages)
 {
-	self->container = -1;
-	self->group = -1;
-	self->edu.fd = -1;
-	if (tb_noiommu_profile())
-		SKIP(return, "type1 needs an IOMMU");
+	if (!edu_fixture_needs_iommu(_metadata, &self->ec))
+		return;
 	ASSERT_EQ(0, tb_cmd("reload vfio_iommu_type1.disable_hugepages=1"));
 	ASSERT_EQ('Y', read_param("disable_hugepages"));
-	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
-	ASSERT_EQ(0, container_with_edu(&self->container, &self->group,
-					VFIO_TYPE1v2_IOMMU));
-	ASSERT_EQ(0, edu_open(self->group, &self->edu));
+	edu_fixture_open(_metadata, &self->ec, VFIO_TYPE1v2_IOMMU, true, NULL,
+			 NULL);
 }
 
 FIXTURE_TEARDOWN(small_iommu_pages)
 {
-	if (self->edu.fd >= 0)
-		close(self->edu.fd);
-	if (self->group >= 0)
-		close(self->group);
-	if (self->container >= 0)
-		close(self->container);
+	edu_fixture_teardown(_metadata, &self->ec, NULL, NULL, 0);
 	/* The stack as every other test finds it */
 	EXPECT_EQ(0, tb_cmd("reload"));
 }
@@ -982,19 +924,19 @@ TEST_F(small_iommu_pages, disable_hugepages_still_maps_and_dmas)
 	memset(buf, 0x11, size);
 	locked = vm_locked_kb();
 	pins = pins_outstanding();
-	ASSERT_EQ(0, _map(self->container, iova, size, buf, RW));
+	ASSERT_EQ(0, _map(self->ec.container, iova, size, buf, RW));
 	ASSERT_EQ(locked + (long)(size >> 10), vm_locked_kb());
 	ASSERT_EQ(pins + (long)(size / PG), pins_outstanding());
 
 	/* Every 4 KiB page of a huge page is where it belongs */
 	for (off = 0; off < size; off += 0x7f000) {
 		memset(buf + off, (int)(off >> 12), len);
-		ASSERT_EQ(0, edu_read_iova(&self->edu, iova + off, len));
-		ASSERT_EQ(0, edu_write_iova(&self->edu, iova + off + len,
+		ASSERT_EQ(0, edu_read_iova(&self->ec.edu, iova + off, len));
+		ASSERT_EQ(0, edu_write_iova(&self->ec.edu, iova + off + len,
 					    len));
 		ASSERT_EQ(0, memcmp(buf + off, buf + off + len, len));
 	}
-	ASSERT_EQ(0, _unmap(self->container, iova, size, 0, &done));
+	ASSERT_EQ(0, _unmap(self->ec.container, iova, size, 0, &done));
 	ASSERT_EQ(size, done);
 	ASSERT_EQ(locked, vm_locked_kb());
 	ASSERT_EQ(pins, pins_outstanding());

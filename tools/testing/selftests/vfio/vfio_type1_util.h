@@ -14,7 +14,8 @@
  *    leaked no pin, and a mapping of N pages shows as N more.
  *
  * Functions return 0 or -errno and never assert, so children and threads
- * can use them too.
+ * can use them too; the exceptions are the fixture helpers at the end
+ * (edu_fixture_*()), which take the harness's _metadata.
  */
 #ifndef SELFTESTS_VFIO_TYPE1_UTIL_H
 #define SELFTESTS_VFIO_TYPE1_UTIL_H
@@ -37,6 +38,7 @@
 #include <linux/capability.h>
 #include <linux/vfio.h>
 
+#include "kselftest_harness.h"
 #include "testbed.h"
 
 #define PG		4096UL
@@ -331,6 +333,52 @@ static inline int edu_write_iova(struct edu *edu, __u64 iova, __u64 len)
 	return edu_dma(edu, TB_EDU_DMA_BUF, iova, len, true);
 }
 
+/*
+ * What most type1 fixtures own: a container of one model holding edu's
+ * group and, for those that drive edu's DMA engine, edu's device fd.
+ * Every fd is -1 while not open.
+ */
+struct edu_container {
+	int container;
+	int group;
+	struct edu edu;
+};
+
+static inline void edu_container_init(struct edu_container *ec)
+{
+	ec->container = -1;
+	ec->group = -1;
+	ec->edu.fd = -1;
+	ec->edu.bar0 = 0;
+}
+
+/*
+ * Open @ec (edu already on vfio-pci): edu's group in a new container of
+ * model @type and, if @with_device, edu's device fd with DMA on (edu_open()).
+ * 0 or -errno; undo with edu_container_close(), also after a failure.
+ */
+static inline int edu_container_open(struct edu_container *ec,
+				     unsigned long type, bool with_device)
+{
+	int ret = container_with_edu(&ec->container, &ec->group, type);
+
+	if (ret || !with_device)
+		return ret;
+	return edu_open(ec->group, &ec->edu);
+}
+
+/* Close what is open of @ec: the device, the group, then the container */
+static inline void edu_container_close(struct edu_container *ec)
+{
+	if (ec->edu.fd >= 0)
+		close(ec->edu.fd);
+	if (ec->group >= 0)
+		close(ec->group);
+	if (ec->container >= 0)
+		close(ec->container);
+	edu_container_init(ec);
+}
+
 static inline long hugepages_attr(const char *attr)
 {
 	char path[PATH_MAX], buf[32] = "";
@@ -438,6 +486,83 @@ static inline bool kmsg_find(int fd, const char *needle, int ms)
 	}
 	close(fd);
 	return found;
+}
+
+/*
+ * Fixture helpers: a type1 fixture's setup and teardown around an
+ * edu_container.  They assert, so they belong in FIXTURE_SETUP and
+ * FIXTURE_TEARDOWN (or a TEST body).
+ */
+
+/*
+ * The first step of a type1 fixture's setup: @ec emptied, so the teardown
+ * may close it whatever happens next, and the test skipped where there is
+ * no IOMMU.  False when skipped: the setup must return at once.
+ */
+static inline bool edu_fixture_needs_iommu(struct __test_metadata *_metadata,
+					   struct edu_container *ec)
+{
+	edu_container_init(ec);
+	if (tb_noiommu_profile())
+		SKIP(return false, "type1 needs an IOMMU");
+	return true;
+}
+
+/*
+ * The rest of it: edu bound to vfio-pci; the witnesses taken where the
+ * fixture keeps them (@locked_before for locked_vm, @pins_before for the
+ * pins; NULL: not kept), before anything is mapped; then @ec opened
+ * (edu_container_open()).
+ */
+static inline void edu_fixture_open(struct __test_metadata *_metadata,
+				    struct edu_container *ec,
+				    unsigned long type, bool with_device,
+				    long *locked_before, long *pins_before)
+{
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	if (locked_before) {
+		*locked_before = vm_locked_kb();
+		ASSERT_LE(0, *locked_before);
+	}
+	if (pins_before) {
+		*pins_before = pins_outstanding();
+		ASSERT_LE(0, *pins_before);
+	}
+	ASSERT_EQ(0, edu_container_open(ec, type, with_device));
+}
+
+/*
+ * Both steps, for a setup with nothing to do in between.  False when
+ * skipped, as edu_fixture_needs_iommu().
+ */
+static inline bool edu_fixture_setup(struct __test_metadata *_metadata,
+				     struct edu_container *ec,
+				     unsigned long type, bool with_device,
+				     long *locked_before, long *pins_before)
+{
+	if (!edu_fixture_needs_iommu(_metadata, ec))
+		return false;
+	edu_fixture_open(_metadata, ec, type, with_device, locked_before,
+			 pins_before);
+	return true;
+}
+
+/*
+ * A type1 fixture's teardown: @ec closed, which gives back every pin its
+ * mappings held, then the witnesses the fixture kept (NULL: none) checked
+ * against what they were before; the pins get up to @settle_ms, the last
+ * fput of a container may run a moment late.
+ */
+static inline void edu_fixture_teardown(struct __test_metadata *_metadata,
+					struct edu_container *ec,
+					const long *locked_before,
+					const long *pins_before, int settle_ms)
+{
+	edu_container_close(ec);
+	if (locked_before)
+		EXPECT_EQ(*locked_before, vm_locked_kb());
+	if (pins_before)
+		EXPECT_EQ(*pins_before, pins_settle(*pins_before, settle_ms));
 }
 
 #endif /* SELFTESTS_VFIO_TYPE1_UTIL_H */
