@@ -176,6 +176,7 @@ static const struct cfg_field cfg_header_fields[] = {
 	CFG_FIELD(PCI_CAPABILITY_LIST, 4, ~0U, 0),
 	CFG_FIELD(PCI_CAPABILITY_LIST + 4, 4, ~0U, 0),
 	CFG_FIELD(PCI_INTERRUPT_LINE, 1, 0xff, 0xff),
+	CFG_FIELD(PCI_INTERRUPT_PIN, 1, 0xff, 0),
 };
 
 /*
@@ -245,6 +246,11 @@ static void cfg_setup_header(struct vfio_pci_core_device *core)
 	 */
 	cfg_put(cfg->vbuf, PCI_VENDOR_ID, 2, core->pdev->vendor);
 	cfg_put(cfg->vbuf, PCI_DEVICE_ID, 2, core->pdev->device);
+	/*
+	 * The pin agrees with the INTx interrupt vfio offers: none for a
+	 * VF, whatever its register says.
+	 */
+	cfg_put(cfg->vbuf, PCI_INTERRUPT_PIN, 1, core->pdev->pin);
 	cfg_seed(core, PCI_COMMAND, 2);
 	cfg_seed(core, PCI_INTERRUPT_LINE, 1);
 	/* A VF has no memory enable: the user gets a virtual one. */
