@@ -112,7 +112,7 @@ static int vfio_pci_ioeventfd_check(struct vfio_pci_core_device *core,
 
 	if (index >= PCI_STD_NUM_BARS || !vfio_pci_bar_present(core, index))
 		return -EINVAL;
-	if (off & (width - 1) || off + width > pci_resource_len(pdev, index))
+	if (off + width > pci_resource_len(pdev, index))
 		return -EINVAL;
 	*mem = pci_resource_flags(pdev, index) & IORESOURCE_MEM;
 #ifndef writeq
@@ -190,8 +190,11 @@ static int vfio_pci_ioeventfd_add(struct vfio_pci_core_device *core,
  *
  * fd -1 removes the ioeventfd bound to the same offset, data and width.
  *
+ * Only as many low bytes of the data as the size flag says are written;
+ * wider data and unaligned registers are accepted, as upstream does.
+ *
  * Return: 0; -EINVAL for bad input (no single size flag, a register not
- * inside a BAR, unaligned, in the MSI-X table); -EEXIST for a duplicate;
+ * inside a BAR, in the MSI-X table); -EEXIST for a duplicate;
  * -ENODEV when removing one that does not exist; -ENOSPC past the limit;
  * -EBADF or -EINVAL for an fd that is not an eventfd.
  */
@@ -213,8 +216,6 @@ int vfio_pci_ioctl_ioeventfd(struct vfio_pci_core_device *core,
 	/* The size flags are 1, 2, 4 and 8: the width in bytes. */
 	width = args.flags;
 	if (hweight32(width) != 1)
-		return -EINVAL;
-	if (width < 8 && args.data >> (8 * width))
 		return -EINVAL;
 	ret = vfio_pci_ioeventfd_check(core, args.offset, width, &mem);
 	if (ret)
