@@ -427,4 +427,65 @@ TEST_F(config, write_straddling_the_end_is_efault)
 					     self->size - 2, &val, 4));
 }
 
+/*
+ * A VF's own vendor and device ID registers read as all ones; the PCI
+ * core takes its IDs from the PF's SR-IOV capability, and a VMM must see
+ * those.  The PF stays on its host driver (nvme), which creates the VFs.
+ */
+FIXTURE(vf)
+{
+	struct vfio_test_dev dev;
+};
+
+FIXTURE_SETUP(vf)
+{
+	char path[PATH_MAX];
+
+	vfio_test_dev_init(&self->dev);
+	if (tb_noiommu_profile())
+		SKIP(return, "VFs have no IOMMU group in the no-IOMMU boot");
+	snprintf(path, sizeof(path), "%s/%s/sriov_numvfs", PCI_DEVICES,
+		 TB_NVME_PF_BDF);
+	ASSERT_EQ(0, vfio_sysfs_write(path, "2"));
+	for (int i = 0; i < 100 && access(PCI_DEVICES "/" TB_NVME_VF0_BDF,
+					  F_OK); i++)
+		usleep(10 * 1000);
+	vfio_test_dev_open(_metadata, &self->dev, TB_NVME_VF0_BDF,
+			   VFIO_STAGE_DEVICE);
+}
+
+FIXTURE_TEARDOWN(vf)
+{
+	char path[PATH_MAX];
+
+	if (self->dev.bdf)
+		vfio_test_dev_close(_metadata, &self->dev);
+	snprintf(path, sizeof(path), "%s/%s/sriov_numvfs", PCI_DEVICES,
+		 TB_NVME_PF_BDF);
+	vfio_sysfs_write(path, "0");
+}
+
+TEST_F(vf, ids_are_the_pci_cores_not_all_ones)
+{
+	uint16_t ids[2];
+
+	vfio_config_read(self->dev.device, ids, sizeof(ids), 0);
+	EXPECT_NE(0xffff, ids[0]);
+	EXPECT_EQ(vfio_pci_attr_ulong(TB_NVME_VF0_BDF, "vendor"), ids[0]);
+	EXPECT_EQ(vfio_pci_attr_ulong(TB_NVME_VF0_BDF, "device"), ids[1]);
+}
+
+/* A VF has no INTx: no pin, and no INTx interrupt to set up. */
+TEST_F(vf, has_no_intx)
+{
+	struct vfio_irq_info irq;
+	uint8_t pin;
+
+	vfio_config_read(self->dev.device, &pin, 1, PCI_CFG_INTERRUPT_PIN);
+	EXPECT_EQ(0, pin);
+	vfio_device_get_irq_info(self->dev.device, VFIO_PCI_INTX_IRQ_INDEX,
+				 &irq);
+	EXPECT_EQ(0, irq.count);
+}
+
 TEST_HARNESS_MAIN
