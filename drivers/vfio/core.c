@@ -14,6 +14,11 @@
  * ops->close_device, both under the device set lock so a driver can look at
  * the open state of every device that shares a reset with this one.
  *
+ * Kernel code that maps a device's memory for DMA (type1 mapping a BAR
+ * mmap for peer-to-peer DMA) finds the device behind a vma with
+ * vfio_device_get_from_vma() and listens on the device's notifier chain,
+ * which announces the last close, memory decode going off and resets.
+ *
  * This file also holds the small helpers bus drivers share: capability
  * chains for info ioctls and SET_IRQS header validation.
  */
@@ -171,6 +176,7 @@ static void vfio_device_release(struct device *dev)
 	vfio_release_device_set(vdev);
 	if (vdev->ops->release)
 		vdev->ops->release(vdev);
+	srcu_cleanup_notifier_head(&vdev->notifier);
 	vfio_fs_inode_put(vdev->inode);
 	ida_free(&vfio_dev_ida, vdev->index);
 	kvfree(vdev);
@@ -215,10 +221,11 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
 	vdev->ops = ops;
 	INIT_LIST_HEAD(&vdev->group_next);
 	init_completion(&vdev->unregistered);
+	srcu_init_notifier_head(&vdev->notifier);
 	if (ops->init) {
 		ret = ops->init(vdev);
 		if (ret)
-			goto err_inode;
+			goto err_notifier;
 	}
 
 	/* From here on the class device owns the memory. */
@@ -233,7 +240,8 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
 	}
 	return vdev;
 
-err_inode:
+err_notifier:
+	srcu_cleanup_notifier_head(&vdev->notifier);
 	vfio_fs_inode_put(vdev->inode);
 err_ida:
 	ida_free(&vfio_dev_ida, vdev->index);
@@ -395,6 +403,8 @@ static void vfio_device_last_close(struct vfio_device *vdev)
 {
 	lockdep_assert_held(&vdev->dev_set->lock);
 
+	/* DMA mappings of the device's memory go while it still decodes. */
+	vfio_device_notify(vdev, VFIO_DEVICE_EVENT_RELEASE);
 	vfio_container_unregister_device(vdev);
 	if (vdev->ops->close_device)
 		vdev->ops->close_device(vdev);
@@ -571,6 +581,107 @@ bool vfio_file_has_dev(struct file *file, struct vfio_device *vdev)
 	       file->private_data == vdev->group;
 }
 EXPORT_SYMBOL_GPL(vfio_file_has_dev);
+
+/* ---- users of device memory: vma lookup and notifier ---- */
+
+/**
+ * vfio_device_get_from_vma - the vfio device a vma maps, if any
+ * @vma: a vma of the current mm; the caller holds its mmap_lock
+ *
+ * A vma maps a vfio device when its file is a vfio device file, whatever
+ * region of the device it maps.  The device stays registered (its bus
+ * driver cannot finish unbinding it) until the reference is dropped, so
+ * a holder must let go when the device's notifier announces its release.
+ *
+ * Return: the device, or ERR_PTR(-ENODEV) when @vma does not map a vfio
+ * device or the device is being unregistered.  Undo with
+ * vfio_device_put_from_vma().
+ */
+struct vfio_device *vfio_device_get_from_vma(struct vm_area_struct *vma)
+{
+	struct vfio_device_file *df;
+
+	mmap_assert_locked(vma->vm_mm);
+
+	if (!vma->vm_file || vma->vm_file->f_op != &vfio_device_fops)
+		return ERR_PTR(-ENODEV);
+	/* The vma holds the file, the file holds a registration. */
+	df = vma->vm_file->private_data;
+	if (vfio_device_get_registration(df->vdev))
+		return ERR_PTR(-ENODEV);
+	return df->vdev;
+}
+EXPORT_SYMBOL_NS_GPL(vfio_device_get_from_vma, VFIO);
+
+/**
+ * vfio_device_put_from_vma - drop a reference from vfio_device_get_from_vma()
+ * @vdev: the device
+ *
+ * May let a pending unregistration of @vdev finish: do not touch @vdev
+ * afterwards.
+ */
+void vfio_device_put_from_vma(struct vfio_device *vdev)
+{
+	vfio_device_put_registration(vdev);
+}
+EXPORT_SYMBOL_NS_GPL(vfio_device_put_from_vma, VFIO);
+
+/**
+ * vfio_device_register_notifier - hear of a device's events
+ * @vdev: the device; the caller holds a reference from
+ *        vfio_device_get_from_vma()
+ * @nb: the callback, called with an enum vfio_device_event and NULL data
+ *
+ * The callback runs in process context from whoever causes the event, with
+ * locks of the core and of the bus driver held (dev_set->lock, and in
+ * vfio-pci its config lock) but never one that a page fault on the
+ * device's BARs takes: so it may take a lock under which the caller takes
+ * mmap_lock.  It must not unregister itself: unregistering waits for
+ * running callbacks.
+ *
+ * Return: 0 or a negative errno; undo with vfio_device_unregister_notifier().
+ */
+int vfio_device_register_notifier(struct vfio_device *vdev,
+				  struct notifier_block *nb)
+{
+	return srcu_notifier_chain_register(&vdev->notifier, nb);
+}
+EXPORT_SYMBOL_NS_GPL(vfio_device_register_notifier, VFIO);
+
+/**
+ * vfio_device_unregister_notifier - undo vfio_device_register_notifier()
+ * @vdev: the device
+ * @nb: the callback
+ *
+ * Sleeps until no call of @nb is running, so that @nb may be freed
+ * afterwards.  Not from within a callback of the same chain.  Cannot fail.
+ */
+void vfio_device_unregister_notifier(struct vfio_device *vdev,
+				     struct notifier_block *nb)
+{
+	WARN_ON(srcu_notifier_chain_unregister(&vdev->notifier, nb));
+}
+EXPORT_SYMBOL_NS_GPL(vfio_device_unregister_notifier, VFIO);
+
+/**
+ * vfio_device_notify - announce an event of a device to its listeners
+ * @vdev: the device
+ * @event: what happened
+ *
+ * For bus drivers.  Listeners take their own locks (type1 its iommu lock,
+ * under which it faults BAR mappings in), so call this with none of the
+ * locks a BAR fault takes; in vfio-pci that is memory_lock.  Send
+ * VFIO_DEVICE_EVENT_MEMORY_OFF and _RESET once the change is done and the
+ * user's BAR mappings are zapped, so a listener that maps the BAR again
+ * cannot see the old memory.
+ */
+void vfio_device_notify(struct vfio_device *vdev,
+			enum vfio_device_event event)
+{
+	might_sleep();
+	srcu_notifier_call_chain(&vdev->notifier, event, NULL);
+}
+EXPORT_SYMBOL_GPL(vfio_device_notify);
 
 /* ---- helpers for bus drivers ---- */
 

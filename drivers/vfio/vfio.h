@@ -23,6 +23,18 @@
  *
  *   vfio_backends.lock is taken alone.
  *
+ * Device memory mapped for DMA (type1 mapping a BAR mmap) adds a second
+ * chain, through the device notifier and the mm:
+ *
+ *   dev_set->lock, bus driver locks   (held by whoever sends an event)
+ *     vfio_device.notifier            (SRCU read side, around callbacks)
+ *       backend locks                 (a callback drops DMA mappings)
+ *         mm->mmap_lock               (MAP_DMA faults the BAR in)
+ *           bus driver fault locks    (vfio-pci's memory_lock)
+ *
+ * So an event is never sent with a lock held that a BAR fault takes, and
+ * a backend unregisters a notifier only with none of its locks held.
+ *
  * Every function that relies on a lock its caller holds says so with
  * lockdep_assert_held().
  */

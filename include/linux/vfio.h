@@ -22,6 +22,7 @@
 #include <linux/device.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/refcount.h>
 #include <uapi/linux/vfio.h>
 
@@ -64,6 +65,9 @@ struct vfio_device_set {
  * @registration: references that keep the device registered: one for the
  *                registration itself, one per open file descriptor
  * @unregistered: completed when @registration drops to zero
+ * @notifier: kernel users of the device's memory (an IOMMU backend that
+ *            maps a BAR for peer-to-peer DMA) hear of its events here;
+ *            see vfio_device_register_notifier()
  */
 struct vfio_device {
 	struct device *dev;
@@ -78,6 +82,25 @@ struct vfio_device {
 	struct list_head group_next;
 	refcount_t registration;
 	struct completion unregistered;
+	struct srcu_notifier_head notifier;
+};
+
+/**
+ * enum vfio_device_event - what the device notifier chain announces
+ * @VFIO_DEVICE_EVENT_RELEASE: the last file of the device is being closed;
+ *	sent before the bus driver's close_device()
+ * @VFIO_DEVICE_EVENT_MEMORY_OFF: memory decode was turned off (COMMAND.MEM
+ *	cleared, or the device left D0); BAR contents cannot be reached
+ * @VFIO_DEVICE_EVENT_RESET: the device was reset; BAR contents are lost
+ *
+ * A listener that maps device memory for DMA must drop those mappings on
+ * every event: after any of them the memory behind the BARs is no longer
+ * what was mapped.
+ */
+enum vfio_device_event {
+	VFIO_DEVICE_EVENT_RELEASE,
+	VFIO_DEVICE_EVENT_MEMORY_OFF,
+	VFIO_DEVICE_EVENT_RESET,
 };
 
 /**
@@ -194,6 +217,15 @@ vfio_find_device_in_devset(struct vfio_device_set *dev_set,
 			   struct device *dev);
 void vfio_device_zap_range(struct vfio_device *vdev, loff_t start,
 			   loff_t len);
+
+struct vfio_device *vfio_device_get_from_vma(struct vm_area_struct *vma);
+void vfio_device_put_from_vma(struct vfio_device *vdev);
+int vfio_device_register_notifier(struct vfio_device *vdev,
+				  struct notifier_block *nb);
+void vfio_device_unregister_notifier(struct vfio_device *vdev,
+				     struct notifier_block *nb);
+void vfio_device_notify(struct vfio_device *vdev,
+			enum vfio_device_event event);
 
 int vfio_pin_pages(struct vfio_device *vdev, dma_addr_t iova, int npage,
 		   int prot, struct page **pages);
