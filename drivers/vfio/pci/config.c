@@ -715,6 +715,7 @@ static int cfg_write_device(struct vfio_pci_core_device *core,
 			    u32 bits)
 {
 	bool cmd = cfg_covers(off, len, PCI_COMMAND);
+	bool was_on, now_on;
 	int ret;
 
 	if (!cmd)
@@ -725,11 +726,16 @@ static int cfg_write_device(struct vfio_pci_core_device *core,
 	 * the user's mappings go before decode does.
 	 */
 	down_write(&core->memory_lock);
+	was_on = vfio_pci_memory_enabled(core);
 	if (!(cfg_byte_of(off, val, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		vfio_pci_mmap_zap(core);
 	ret = cfg_hw_update(core->pdev, off, len, val, bits);
 	vfio_pci_cmd_refresh(core);
+	now_on = vfio_pci_memory_enabled(core);
 	up_write(&core->memory_lock);
+
+	if (was_on && !now_on)
+		vfio_pci_notify(core, VFIO_DEVICE_EVENT_MEMORY_OFF);
 	return ret;
 }
 

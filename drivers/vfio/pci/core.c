@@ -42,6 +42,11 @@
  * touched with igate or memory_lock held (a copy could fault on this very
  * device and deadlock against a waiting writer): every path bounces
  * through a kernel buffer.
+ *
+ * For the same reason the device notifier (VFIO_DEVICE_EVENT_MEMORY_OFF,
+ * _RESET) is only called once memory_lock is dropped: its listener, type1,
+ * takes its own lock, under which it faults BAR mappings in with
+ * mmap_lock held (see drivers/vfio/vfio.h).  vfio_pci_notify() asserts it.
  */
 
 #include <linux/aperture.h>
@@ -86,6 +91,18 @@ void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core)
 	if (pdev->current_state != PCI_D0)
 		cmd &= ~PCI_COMMAND_MEMORY;
 	core->cmd = cmd;
+}
+
+/*
+ * Tell the kernel users of the device's memory (type1 mapping a BAR for
+ * peer-to-peer DMA) that it went away.  The caller changed decode or reset
+ * the device with memory_lock held for writing and has dropped it since.
+ */
+void vfio_pci_notify(struct vfio_pci_core_device *core,
+		     enum vfio_device_event event)
+{
+	lockdep_assert_not_held(&core->memory_lock);
+	vfio_device_notify(&core->vdev, event);
 }
 
 /**

@@ -42,6 +42,8 @@ static inline bool vfio_pci_memory_enabled(struct vfio_pci_core_device *core)
 }
 
 void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core);
+void vfio_pci_notify(struct vfio_pci_core_device *core,
+		     enum vfio_device_event event);
 
 /* config.c */
 int vfio_pci_cfg_init(struct vfio_pci_core_device *core);

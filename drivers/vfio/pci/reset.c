@@ -56,6 +56,9 @@ int vfio_pci_reset_function(struct vfio_pci_core_device *core)
 	}
 	vfio_pci_cmd_refresh(core);
 	up_write(&core->memory_lock);
+
+	if (!ret)
+		vfio_pci_notify(core, VFIO_DEVICE_EVENT_RESET);
 	return ret;
 }
 
@@ -74,10 +77,12 @@ int vfio_pci_reset_function(struct vfio_pci_core_device *core)
 int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
 {
 	struct pci_dev *pdev = core->pdev;
+	bool leaving_d0 = false;
 	int ret;
 
 	down_write(&core->memory_lock);
 	if (state != PCI_D0 && pdev->current_state == PCI_D0) {
+		leaving_d0 = true;
 		vfio_pci_mmap_zap(core);
 		pci_save_state(pdev);
 		kfree(core->pm_save);
@@ -89,6 +94,9 @@ int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
 		pci_restore_state(pdev);
 	vfio_pci_cmd_refresh(core);
 	up_write(&core->memory_lock);
+
+	if (leaving_d0)
+		vfio_pci_notify(core, VFIO_DEVICE_EVENT_MEMORY_OFF);
 	return ret;
 }
 
@@ -283,6 +291,9 @@ static int vfio_pci_dev_set_reset_bus(struct vfio_device_set *dev_set,
 		vfio_pci_cmd_refresh(cur);
 		up_write(&cur->memory_lock);
 	}
+	if (!ret)
+		list_for_each_entry(cur, &dev_set->device_list, vdev.set_entry)
+			vfio_pci_notify(cur, VFIO_DEVICE_EVENT_RESET);
 	return ret;
 }
 
