@@ -103,6 +103,34 @@ static int t1_dma_map_domain_pages(struct t1_dma *dma,
 	return 0;
 }
 
+/*
+ * Device memory has no struct page to put in a scatterlist: map each
+ * extent of PFNs with one iommu_map(), which picks the page sizes.
+ */
+static int t1_dma_map_domain_pfns(struct t1_dma *dma,
+				  struct t1_domain *domain)
+{
+	u64 iova = dma->iova;
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < dma->nr_ext; i++) {
+		size_t len = dma->ext[i].npages << PAGE_SHIFT;
+
+		ret = iommu_map(domain->domain, iova, PFN_PHYS(dma->ext[i].pfn),
+				len, dma->prot | domain->prot,
+				GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			if (iova != dma->iova)
+				iommu_unmap(domain->domain, dma->iova,
+					    iova - dma->iova);
+			return ret;
+		}
+		iova += len;
+	}
+	return 0;
+}
+
 /**
  * t1_dma_map_domain - map every extent of an IOMMU-pinned range
  * @dma: the range
@@ -127,6 +155,8 @@ int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
 
 	if (dma->small_pages)
 		return t1_dma_map_domain_pages(dma, domain);
+	if (dma->pfnmap)
+		return t1_dma_map_domain_pfns(dma, domain);
 
 	/* An extent takes one entry per started T1_SG_MAX_LEN */
 	nents = min_t(u64, dma->nr_ext +
@@ -211,6 +241,7 @@ static void t1_dma_owner_put(struct t1_owner *owner)
 
 static void t1_dma_free(struct t1_dma *dma)
 {
+	t1_p2p_detach(dma);
 	kvfree(dma->dirty);
 	if (!xa_empty(&dma->pins))
 		xa_destroy(&dma->pins);
@@ -340,6 +371,9 @@ int t1_dma_map(struct t1_iommu *iommu, u64 iova, u64 size,
 		kfree(dma);
 		return ret;
 	}
+	ret = t1_p2p_prepare(iommu, dma);
+	if (ret)
+		goto err_free_dma;
 	if (iommu->dirty_tracking) {
 		dma->dirty = t1_dma_dirty_alloc(iommu, size);
 		if (!dma->dirty) {

@@ -119,6 +119,8 @@ static void type1_release(void *data)
 	t1_group_detach_all(iommu);
 	t1_dma_remove_all(iommu);
 	mutex_unlock(&iommu->lock);
+	/* A device event may still be waiting for iommu->lock. */
+	t1_p2p_flush();
 
 	list_for_each_entry_safe(dev, tmp, &iommu->devices, next) {
 		WARN_ON(1);
@@ -531,12 +533,21 @@ static const struct vfio_iommu_backend_ops type1_ops = {
 
 static int __init type1_init(void)
 {
-	return vfio_register_iommu_backend(&type1_ops);
+	int ret;
+
+	ret = t1_p2p_init();
+	if (ret)
+		return ret;
+	ret = vfio_register_iommu_backend(&type1_ops);
+	if (ret)
+		t1_p2p_exit();
+	return ret;
 }
 
 static void __exit type1_exit(void)
 {
 	vfio_unregister_iommu_backend(&type1_ops);
+	t1_p2p_exit();
 }
 
 module_init(type1_init);

@@ -108,7 +108,13 @@ int t1_acct(struct t1_dma *dma, unsigned long npages, bool inc)
 	return 0;
 }
 
-static int t1_batch_grow(struct t1_dma *dma)
+/**
+ * t1_batch_grow - make room for more extents in a range
+ * @dma: the range
+ *
+ * Return: 0 or -ENOMEM, with the extents as they were.
+ */
+int t1_batch_grow(struct t1_dma *dma)
 {
 	unsigned long max = max(16UL, dma->max_ext * 2);
 	struct t1_extent *ext;
@@ -201,6 +207,8 @@ int t1_pin_dma(struct t1_iommu *iommu, struct t1_dma *dma)
 		return -EINVAL;
 	if (dma->vaddr_invalid)
 		return -EINVAL;
+	if (dma->pfnmap)
+		return t1_p2p_pin(iommu, dma);
 
 	if (dma->prot & IOMMU_WRITE)
 		flags |= FOLL_WRITE;
@@ -277,14 +285,15 @@ err_refund:
  * t1_pin_release_extents - unpin what t1_pin_dma() pinned
  * @dma: the range, unmapped from every domain (or the domains are gone)
  *
- * Afterwards only the range's emulated pins are charged.  Cannot fail.
+ * Afterwards only the range's emulated pins are charged.  The PFNs of a
+ * pfnmap range were never pinned: they are only forgotten.  Cannot fail.
  */
 void t1_pin_release_extents(struct t1_dma *dma)
 {
 	bool dirty = dma->prot & IOMMU_WRITE;
 	unsigned long i;
 
-	for (i = 0; i < dma->nr_ext; i++) {
+	for (i = 0; i < dma->nr_ext && !dma->pfnmap; i++) {
 		unpin_user_page_range_dirty_lock(pfn_to_page(dma->ext[i].pfn),
 						 dma->ext[i].npages, dirty);
 		if (!(i % 1024))

@@ -30,6 +30,8 @@
  *              dirty bitmaps
  *  - pin.c     t1_pin_*, t1_acct_*, t1_batch_*: GUP pinning in folio sized
  *              batches, locked_vm accounting, emulated pins, dma_rw
+ *  - p2p.c     t1_p2p_*    ranges of device memory (VM_PFNMAP): their PFNs
+ *              and their link to the vfio device they belong to
  *
  * Lock order (outermost first), below the core's container->lock:
  *
@@ -42,15 +44,22 @@
  * Callbacks into bus drivers (vfio_device_ops.dma_unmap) run with
  * device_lock held for read and t1_iommu.lock dropped: the driver answers
  * by calling vfio_unpin_pages(), which takes t1_iommu.lock.
+ *
+ * Device notifier callbacks (p2p.c) take t1_iommu.lock inside the
+ * notifier's SRCU read side, so a notifier is registered with
+ * t1_iommu.lock held (that only takes the chain's mutex) but unregistered
+ * only with no type1 lock held.
  */
 #ifndef __VFIO_TYPE1_H
 #define __VFIO_TYPE1_H
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "../vfio.h"
@@ -77,6 +86,22 @@ extern unsigned int type1_dma_entry_limit;
 struct t1_iova_ranges {
 	struct vfio_iova_range *r;
 	unsigned int nr;
+};
+
+/**
+ * struct t1_p2p - the link of a range of device memory to its vfio device
+ * @nb: on the device's notifier chain
+ * @vdev: the device; a reference from vfio_device_get_from_vma() is held
+ * @iommu: the container of @dma
+ * @dma: the range, or NULL once it is gone; under t1_iommu.lock
+ * @free_work: unregisters @nb and drops @vdev, with no type1 lock held
+ */
+struct t1_p2p {
+	struct notifier_block nb;
+	struct vfio_device *vdev;
+	struct t1_iommu *iommu;
+	struct t1_dma *dma;
+	struct work_struct free_work;
 };
 
 /**
@@ -191,6 +216,9 @@ struct t1_owner {
  * @prot: IOMMU_READ and/or IOMMU_WRITE
  * @vaddr_invalid: userspace invalidated @vaddr (VFIO_DMA_UNMAP_FLAG_VADDR)
  * @small_pages: created under disable_hugepages: mapped page by page
+ * @pfnmap: device memory (a VM_PFNMAP vma): @ext holds PFNs that are
+ *          neither pinned nor charged
+ * @p2p: link to the vfio device of a pfnmap range, NULL when untracked
  * @iommu_pinned: all pages are pinned in @ext and mapped in every domain
  * @owner: who pays for the pinned pages
  * @locked: pages charged to @owner for this range
@@ -213,7 +241,9 @@ struct t1_dma {
 	int prot;
 	bool vaddr_invalid;
 	bool small_pages;
+	bool pfnmap;
 	bool iommu_pinned;
+	struct t1_p2p *p2p;
 	struct t1_owner owner;
 	unsigned long locked;
 	struct t1_extent *ext;
@@ -293,7 +323,16 @@ int t1_dma_dirty_check(struct t1_iommu *iommu, u64 iova, u64 size,
 int t1_dma_dirty_report(struct t1_iommu *iommu, u64 iova, u64 last,
 			struct vfio_bitmap *bitmap);
 
+/* p2p.c */
+int t1_p2p_prepare(struct t1_iommu *iommu, struct t1_dma *dma);
+int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma);
+void t1_p2p_detach(struct t1_dma *dma);
+void t1_p2p_flush(void);
+int __init t1_p2p_init(void);
+void t1_p2p_exit(void);
+
 /* pin.c */
+int t1_batch_grow(struct t1_dma *dma);
 int t1_acct_owner(struct t1_owner *owner, unsigned long npages, bool inc);
 int t1_acct(struct t1_dma *dma, unsigned long npages, bool inc);
 int t1_pin_dma(struct t1_iommu *iommu, struct t1_dma *dma);

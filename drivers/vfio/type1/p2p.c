@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * type1: DMA ranges of device memory, for peer-to-peer DMA.
+ *
+ * A MAP_DMA whose vaddr lies in a VM_PFNMAP vma names memory that GUP
+ * cannot pin: usually the BAR mmap of a vfio device, mapped so that
+ * another device can DMA into it.  Such a range is a *pfnmap range*: its
+ * extents hold the PFNs the page tables map, read with
+ * follow_pfnmap_start() after faulting them in where needed.  Nothing is
+ * pinned and nothing is charged to locked_vm, so nothing but the device
+ * itself keeps that memory where it was mapped.
+ *
+ * Hence a pfnmap range in a vma of a vfio device file gets a *link*
+ * (struct t1_p2p) that holds a reference to that device and listens on
+ * its notifier.  When the device is released (last close), its memory
+ * decode goes off or it is reset, the link removes the range from every
+ * domain and from the tree; a later UNMAP_DMA of it finds nothing.  With
+ * CONFIG_VFIO_STRICT_PFNMAP that is the only VM_PFNMAP memory accepted;
+ * without it other VM_PFNMAP vmas map too, untracked, as upstream type1
+ * always did.
+ *
+ * A link outlives its range a little.  A notifier callback may not
+ * unregister itself, and unregistering waits for running callbacks, which
+ * take t1_iommu.lock.  So a range that goes away (user unmap, container
+ * release, device event) only clears link->dma under t1_iommu.lock and
+ * queues the link on t1_p2p_wq, whose work unregisters it and drops the
+ * device with no lock held.  Container release flushes that queue before
+ * freeing the t1_iommu a callback might still be waiting to lock.
+ */
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+#include <linux/workqueue.h>
+
+#include "type1.h"
+
+static struct workqueue_struct *t1_p2p_wq;
+
+static void t1_p2p_free_work(struct work_struct *work)
+{
+	struct t1_p2p *p2p = container_of(work, struct t1_p2p, free_work);
+
+	vfio_device_unregister_notifier(p2p->vdev, &p2p->nb);
+	vfio_device_put_from_vma(p2p->vdev);
+	kfree(p2p);
+}
+
+/* Any event means the memory behind the range is not what was mapped. */
+static int t1_p2p_notify(struct notifier_block *nb, unsigned long event,
+			 void *data)
+{
+	struct t1_p2p *p2p = container_of(nb, struct t1_p2p, nb);
+	struct t1_iommu *iommu = p2p->iommu;
+
+	mutex_lock(&iommu->lock);
+	if (p2p->dma)
+		t1_dma_remove(iommu, p2p->dma);
+	mutex_unlock(&iommu->lock);
+	return NOTIFY_OK;
+}
+
+/**
+ * t1_p2p_detach - the range of a link goes away
+ * @dma: a range being freed
+ *
+ * The link, if any, is unregistered and freed later from t1_p2p_wq.
+ */
+void t1_p2p_detach(struct t1_dma *dma)
+{
+	struct t1_p2p *p2p = dma->p2p;
+
+	if (!p2p)
+		return;
+	lockdep_assert_held(&p2p->iommu->lock);
+	p2p->dma = NULL;
+	dma->p2p = NULL;
+	queue_work(t1_p2p_wq, &p2p->free_work);
+}
+
+/**
+ * t1_p2p_flush - wait until every detached link is gone
+ *
+ * Called without type1 locks, before a t1_iommu is freed: once a link is
+ * unregistered none of its callbacks can still be running.
+ */
+void t1_p2p_flush(void)
+{
+	flush_workqueue(t1_p2p_wq);
+}
+
+static int t1_p2p_link(struct t1_iommu *iommu, struct t1_dma *dma,
+		       struct vfio_device *vdev)
+{
+	struct t1_p2p *p2p;
+	int ret;
+
+	p2p = kzalloc(sizeof(*p2p), GFP_KERNEL_ACCOUNT);
+	if (!p2p)
+		return -ENOMEM;
+	p2p->nb.notifier_call = t1_p2p_notify;
+	p2p->vdev = vdev;
+	p2p->iommu = iommu;
+	p2p->dma = dma;
+	INIT_WORK(&p2p->free_work, t1_p2p_free_work);
+
+	/*
+	 * Listen before the PFNs are read: an event from now on waits for
+	 * t1_iommu.lock and then removes the range, so a range never holds
+	 * PFNs of memory that went away before it was published.
+	 */
+	ret = vfio_device_register_notifier(vdev, &p2p->nb);
+	if (ret) {
+		kfree(p2p);
+		return ret;
+	}
+	dma->p2p = p2p;
+	return 0;
+}
+
+/**
+ * t1_p2p_prepare - classify a new range by the vma its vaddr is in
+ * @iommu: the container
+ * @dma: a range being created from current's mm, not published yet
+ *
+ * A range in ordinary memory is left alone.  A range in a VM_PFNMAP vma
+ * becomes a pfnmap range; it must lie in that one vma.  When the vma maps
+ * a vfio device the range is linked to it; in strict mode it must.
+ *
+ * Return: 0, or -EFAULT for device memory that cannot be mapped, or
+ * -ENOMEM.  On error the range may be marked pfnmap but has no link.
+ */
+int t1_p2p_prepare(struct t1_iommu *iommu, struct t1_dma *dma)
+{
+	struct mm_struct *mm = dma->owner.mm;
+	struct vm_area_struct *vma;
+	struct vfio_device *vdev;
+	int ret;
+
+	lockdep_assert_held(&iommu->lock);
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, dma->vaddr);
+	if (!vma || !(vma->vm_flags & VM_PFNMAP)) {
+		mmap_read_unlock(mm);
+		return 0;
+	}
+	if (t1_dma_size(dma) > vma->vm_end - dma->vaddr) {
+		mmap_read_unlock(mm);
+		return -EFAULT;
+	}
+	dma->pfnmap = true;
+	vdev = vfio_device_get_from_vma(vma);
+	mmap_read_unlock(mm);
+	if (IS_ERR(vdev))
+		return IS_ENABLED(CONFIG_VFIO_STRICT_PFNMAP) ? -EFAULT : 0;
+
+	ret = t1_p2p_link(iommu, dma, vdev);
+	if (ret)
+		vfio_device_put_from_vma(vdev);
+	return ret;
+}
+
+/* The vma still maps what the range was created on. */
+static bool t1_p2p_vma_ok(struct t1_dma *dma, struct vm_area_struct *vma)
+{
+	struct vfio_device *vdev;
+	bool same;
+
+	if (!vma || !(vma->vm_flags & VM_PFNMAP))
+		return false;
+	if (!dma->p2p)
+		return !IS_ENABLED(CONFIG_VFIO_STRICT_PFNMAP);
+	vdev = vfio_device_get_from_vma(vma);
+	if (IS_ERR(vdev))
+		return false;
+	same = vdev == dma->p2p->vdev;
+	vfio_device_put_from_vma(vdev);
+	return same;
+}
+
+/*
+ * The PFN mapped at @vaddr, faulting it in (for writing if @write) when
+ * the page table lacks it.  mmap_lock is held throughout: the fault is
+ * not allowed to drop it, so @vma stays valid.
+ */
+static int t1_p2p_follow(struct mm_struct *mm, struct vm_area_struct *vma,
+			 unsigned long vaddr, bool write, unsigned long *pfn)
+{
+	struct follow_pfnmap_args args = { .vma = vma, .address = vaddr };
+	bool faulted = false;
+	int ret;
+
+	for (;;) {
+		if (!follow_pfnmap_start(&args)) {
+			bool ok = !write || args.writable;
+
+			*pfn = args.pfn;
+			follow_pfnmap_end(&args);
+			if (ok)
+				return 0;
+		}
+		if (faulted)
+			return -EFAULT;
+		ret = fixup_user_fault(mm, vaddr, write ? FAULT_FLAG_WRITE : 0,
+				       NULL);
+		if (ret)
+			return ret;
+		faulted = true;
+	}
+}
+
+static int t1_p2p_add_pfn(struct t1_dma *dma, unsigned long pfn)
+{
+	struct t1_extent *last = dma->nr_ext ? &dma->ext[dma->nr_ext - 1] :
+					       NULL;
+	int ret;
+
+	if (last && last->pfn + last->npages == pfn) {
+		last->npages++;
+		return 0;
+	}
+	if (dma->nr_ext == dma->max_ext) {
+		ret = t1_batch_grow(dma);
+		if (ret)
+			return ret;
+	}
+	dma->ext[dma->nr_ext].pfn = pfn;
+	dma->ext[dma->nr_ext].npages = 1;
+	dma->nr_ext++;
+	return 0;
+}
+
+/**
+ * t1_p2p_pin - read the PFNs of a pfnmap range into its extents
+ * @iommu: the container
+ * @dma: a pfnmap range that is not IOMMU-pinned yet
+ *
+ * The t1_pin_dma() of device memory: every page is faulted in through the
+ * owner's page tables and its PFN recorded; nothing is pinned or charged.
+ *
+ * Return: 0, or a negative errno with no extent left.
+ */
+int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma)
+{
+	unsigned long npages = t1_dma_npages(dma), i, pfn;
+	bool write = dma->prot & IOMMU_WRITE;
+	struct mm_struct *mm = dma->owner.mm;
+	bool local = mm == current->mm;
+	struct vm_area_struct *vma = NULL;
+	int ret = 0;
+
+	lockdep_assert_held(&iommu->lock);
+
+	if (!local && !mmget_not_zero(mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(mm)) {
+		ret = -EINTR;
+		goto out_put;
+	}
+	for (i = 0; i < npages; i++) {
+		unsigned long vaddr = dma->vaddr + i * PAGE_SIZE;
+
+		if (!vma || vaddr >= vma->vm_end) {
+			vma = vma_lookup(mm, vaddr);
+			if (!t1_p2p_vma_ok(dma, vma)) {
+				ret = -EFAULT;
+				break;
+			}
+		}
+		ret = t1_p2p_follow(mm, vma, vaddr, write, &pfn);
+		if (ret)
+			break;
+		ret = t1_p2p_add_pfn(dma, pfn);
+		if (ret)
+			break;
+		if (!(i % 512))
+			cond_resched();
+	}
+	mmap_read_unlock(mm);
+out_put:
+	if (!local)
+		mmput_async(mm);
+	if (ret)
+		t1_pin_release_extents(dma);
+	return ret;
+}
+
+/**
+ * t1_p2p_init - module init: the queue links are freed from
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int __init t1_p2p_init(void)
+{
+	t1_p2p_wq = alloc_workqueue("vfio_type1_p2p", 0, 0);
+	return t1_p2p_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * t1_p2p_exit - module exit; every container is gone
+ */
+void t1_p2p_exit(void)
+{
+	destroy_workqueue(t1_p2p_wq);
+}
