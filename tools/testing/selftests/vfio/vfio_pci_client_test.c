@@ -25,7 +25,7 @@
  *  MAP_DMA rw and read-only ....... type1: map_then_unmap_reports_size,
  *                                   map_read_only_memory_read_only
  *  MAP_DMA of a BAR mmap (p2p) .... here: qemu_dma_map_of_a_bar_mmap_reaches_the_bar
- *                                   (SKIPs on ours: type1 maps no device memory)
+ *                                   (+ vfio_type1_p2p_test)
  *  GET_INFO PCI, 9 regions, irqs .. device: info_has_pci_flag,
  *                                   info_counts_every_pci_region/_irq
  *  FLAGS_RESET, DEVICE_RESET ...... reset: nvme.info_says_the_device_resets;
@@ -826,7 +826,6 @@ TEST(qemu_dma_map_of_a_bar_mmap_reaches_the_bar)
 	uint8_t pattern[P2P_LEN], seen[P2P_LEN];
 	struct edu edu;
 	char *ram, *bar;
-	int err;
 
 	if (tb_noiommu_profile())
 		SKIP(return, "type1 needs an IOMMU");
@@ -848,16 +847,8 @@ TEST(qemu_dma_map_of_a_bar_mmap_reaches_the_bar)
 	memcpy(ram, pattern, P2P_LEN);
 
 	ASSERT_EQ(0, _map(edu_dev.container, P2P_RAM_IOVA, PG, ram, RW));
-	err = _map(edu_dev.container, P2P_BAR_IOVA, TB_IVSHMEM_SIZE, bar, RW);
-	if (tb_ours() && err == -EFAULT) {
-		/* Seed 004's device-memory DMA is not in our type1 yet. */
-		munmap(ram, PG);
-		munmap(bar, TB_IVSHMEM_SIZE);
-		vfio_test_dev_close(_metadata, &shm);
-		vfio_test_dev_close(_metadata, &edu_dev);
-		SKIP(return, "ours: type1 cannot map device memory yet (EFAULT)");
-	}
-	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, _map(edu_dev.container, P2P_BAR_IOVA, TB_IVSHMEM_SIZE,
+			  bar, RW));
 	edu.fd = edu_dev.device;
 	edu.bar0 = VFIO_REGION_OFFSET(0);
 	ASSERT_EQ(0, cfg_write(edu.fd, CFG_COMMAND, 2,

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peer-to-peer DMA through type1: a MAP_DMA of the BAR mmap of one vfio
+ * device (ivshmem's BAR2, backed by the host file /host/ivshmem) lets
+ * another device (edu) DMA into that BAR.
+ *
+ * What upstream 6.12 does too: the mapping works, it charges nothing to
+ * locked_vm and pins no page, a range running past the BAR's vma is
+ * refused, and UNMAP_DMA takes it away.
+ *
+ * What is ours alone (SKIP with the distro modules, which say why): type1
+ * accepts VM_PFNMAP memory only when it is a vfio device's (strict mode),
+ * and it follows the device: when the device is released (last close) or
+ * its memory decode goes off, the mapping goes, the IOMMU blocks DMA to
+ * it and a later UNMAP_DMA finds nothing there.
+ *
+ * Blocked DMA is shown as in vfio_type1_test: the same transfer first
+ * lands through the mapping, then, once the mapping is gone, changes
+ * nothing and leaves a DMAR fault in the guest log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "testbed.h"
+#include "vfio_type1_util.h"
+
+#define SRC_IOVA	0x10000UL	/* one RAM page edu is filled from */
+#define BAR_IOVA	0x400000UL	/* where ivshmem's BAR2 is mapped */
+#define XFER_OFF	0x3000UL	/* where in the BAR the tests write */
+#define XFER_LEN	256UL
+
+#define CFG_COMMAND	0x04
+#define CMD_MEMORY	0x0002
+
+FIXTURE(p2p)
+{
+	int container;
+	int edu_group;
+	int shm_group;
+	int shm;		/* ivshmem's device fd */
+	__u64 shm_cfg;		/* offset of its config region */
+	struct edu edu;
+	char *src;		/* mapped at SRC_IOVA */
+	char *bar;		/* ivshmem's BAR2, TB_IVSHMEM_SIZE */
+	long pins_before;
+};
+
+static int shm_command(int fd, __u64 cfg, __u16 set, __u16 clear)
+{
+	__u16 cmd;
+
+	if (pread(fd, &cmd, 2, cfg + CFG_COMMAND) != 2)
+		return -EIO;
+	cmd = (cmd | set) & ~clear;
+	return pwrite(fd, &cmd, 2, cfg + CFG_COMMAND) == 2 ? 0 : -EIO;
+}
+
+/* What reached the BAR, read from the host file's side */
+static int ivshmem_file_read(__u64 off, void *buf, size_t len)
+{
+	int fd = open(TB_IVSHMEM_FILE, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, off);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+static bool file_all(__u64 off, size_t len, int byte)
+{
+	char buf[XFER_LEN];
+	size_t i;
+
+	if (len > sizeof(buf) || ivshmem_file_read(off, buf, len))
+		return false;
+	for (i = 0; i < len; i++)
+		if (buf[i] != (char)byte)
+			return false;
+	return true;
+}
+
+/* edu writes XFER_LEN bytes of @byte to @iova */
+static int edu_put(struct edu *edu, char *src, __u64 iova, int byte)
+{
+	int ret;
+
+	memset(src, byte, XFER_LEN);
+	ret = edu_read_iova(edu, SRC_IOVA, XFER_LEN);
+	return ret ? ret : edu_write_iova(edu, iova, XFER_LEN);
+}
+
+static bool dmar_fault_logged(int kmsg, __u64 iova)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "fault addr 0x%llx ",
+		 (unsigned long long)iova);
+	return kmsg_find(kmsg, needle, 2000);
+}
+
+FIXTURE_SETUP(p2p)
+{
+	self->container = -1;
+	self->edu_group = -1;
+	self->shm_group = -1;
+	self->shm = -1;
+	self->edu.fd = -1;
+	self->bar = MAP_FAILED;
+	self->src = MAP_FAILED;
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_IVSHMEM_BDF));
+	self->pins_before = pins_outstanding();
+	ASSERT_LE(0, self->pins_before);
+	ASSERT_EQ(0, container_with_edu(&self->container, &self->edu_group,
+					VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, edu_open(self->edu_group, &self->edu));
+
+	self->shm_group = group_open(TB_IVSHMEM_BDF);
+	ASSERT_LE(0, self->shm_group);
+	ASSERT_EQ(0, ioctl(self->shm_group, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	self->shm = ioctl(self->shm_group, VFIO_GROUP_GET_DEVICE_FD,
+			  TB_IVSHMEM_BDF);
+	ASSERT_LE(0, self->shm);
+	ASSERT_EQ(0, region_offset(self->shm, VFIO_PCI_CONFIG_REGION_INDEX,
+				   &self->shm_cfg));
+	ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, CMD_MEMORY, 0));
+	self->bar = mmap(NULL, TB_IVSHMEM_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->shm,
+			 (off_t)VFIO_PCI_BAR2_REGION_INDEX << 40);
+	ASSERT_NE(MAP_FAILED, self->bar);
+
+	self->src = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->src);
+	ASSERT_EQ(0, _map(self->container, SRC_IOVA, PG, self->src, RW));
+}
+
+FIXTURE_TEARDOWN(p2p)
+{
+	if (self->bar != MAP_FAILED)
+		munmap(self->bar, TB_IVSHMEM_SIZE);
+	if (self->shm >= 0)
+		close(self->shm);
+	if (self->edu.fd >= 0)
+		close(self->edu.fd);
+	if (self->shm_group >= 0)
+		close(self->shm_group);
+	if (self->edu_group >= 0)
+		close(self->edu_group);
+	if (self->container >= 0) {
+		close(self->container);
+		EXPECT_EQ(self->pins_before, pins_settle(self->pins_before,
+							 1000));
+	}
+	if (self->src != MAP_FAILED)
+		munmap(self->src, PG);
+}
+
+/* Map the BAR and show that edu's DMA lands in it */
+static int _map_bar_and_reach_it(struct __test_metadata *_metadata,
+				 int container, struct edu *edu, char *src,
+				 char *bar, int byte)
+{
+	int ret = _map(container, BAR_IOVA, TB_IVSHMEM_SIZE, bar, RW);
+
+	if (ret)
+		return ret;
+	EXPECT_EQ(0, edu_put(edu, src, BAR_IOVA + XFER_OFF, byte));
+	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, byte));
+	EXPECT_EQ((char)byte, bar[XFER_OFF]);
+	return 0;
+}
+
+#define map_bar_and_reach_it(byte) \
+	_map_bar_and_reach_it(_metadata, self->container, &self->edu, \
+			      self->src, self->bar, byte)
+
+TEST_F(p2p, dma_through_a_bar_mapping_reaches_the_bar)
+{
+	__u64 done = 0;
+
+	ASSERT_EQ(0, map_bar_and_reach_it(0x5a));
+	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
+			    &done));
+	EXPECT_EQ(TB_IVSHMEM_SIZE, done);
+}
+
+TEST_F(p2p, bar_mapping_pins_and_charges_nothing)
+{
+	long locked = vm_locked_kb();
+	long pins = pins_outstanding();
+
+	ASSERT_EQ(0, _map(self->container, BAR_IOVA, TB_IVSHMEM_SIZE,
+			  self->bar, RW));
+	EXPECT_EQ(locked, vm_locked_kb());
+	EXPECT_EQ(pins, pins_outstanding());
+	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
+			    NULL));
+}
+
+TEST_F(p2p, mapping_past_the_end_of_the_bar_vma_is_efault)
+{
+	char *resv;
+
+	/* The BAR, then a page nothing can be mapped from */
+	resv = mmap(NULL, TB_IVSHMEM_SIZE + PG, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, resv);
+	ASSERT_EQ(resv, mmap(resv, TB_IVSHMEM_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_FIXED, self->shm,
+			     (off_t)VFIO_PCI_BAR2_REGION_INDEX << 40));
+	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA,
+				TB_IVSHMEM_SIZE + PG, resv, RW));
+	munmap(resv, TB_IVSHMEM_SIZE + PG);
+	/* Nothing was left behind: the whole range maps now */
+	ASSERT_EQ(0, _map(self->container, BAR_IOVA, TB_IVSHMEM_SIZE,
+			  self->bar, RW));
+}
+
+TEST_F(p2p, user_unmap_of_a_bar_mapping_blocks_dma)
+{
+	__u64 done = 0;
+	int kmsg;
+
+	ASSERT_EQ(0, map_bar_and_reach_it(0x61));
+	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
+			    &done));
+	ASSERT_EQ(TB_IVSHMEM_SIZE, done);
+
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
+			     0x62));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, BAR_IOVA + XFER_OFF));
+	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, 0x61));
+}
+
+/*
+ * The memory of a device nobody has open is the bus driver's again (it
+ * may reset the device, park it in D3, give it to another user): the
+ * mapping must not outlive the last close.
+ */
+TEST_F(p2p, last_close_of_the_device_drops_its_bar_mapping)
+{
+	__u64 done = 1;
+	int kmsg;
+
+	if (!tb_ours())
+		SKIP(return, "upstream 6.12 keeps the mapping of a closed device");
+	ASSERT_EQ(0, map_bar_and_reach_it(0x71));
+	/* The vma holds the device file: both must go for the last close */
+	munmap(self->bar, TB_IVSHMEM_SIZE);
+	self->bar = MAP_FAILED;
+	close(self->shm);
+	self->shm = -1;
+
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
+			     0x72));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, BAR_IOVA + XFER_OFF));
+	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, 0x71));
+	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
+			    &done));
+	EXPECT_EQ(0, done);
+}
+
+TEST_F(p2p, memory_decode_off_drops_the_bar_mapping)
+{
+	__u64 done = 1;
+	int kmsg;
+
+	if (!tb_ours())
+		SKIP(return, "upstream 6.12 keeps it");
+	ASSERT_EQ(0, map_bar_and_reach_it(0x81));
+	ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, 0, CMD_MEMORY));
+
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
+			     0x82));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, BAR_IOVA + XFER_OFF));
+	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, 0x81));
+	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
+			    &done));
+	EXPECT_EQ(0, done);
+
+	/* While decode is off there is nothing to map; once back, there is */
+	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA, TB_IVSHMEM_SIZE,
+				self->bar, RW));
+	ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, CMD_MEMORY, 0));
+	ASSERT_EQ(0, map_bar_and_reach_it(0x83));
+}
+
+/*
+ * sysfs resource files of a PCI device no vfio driver owns are VM_PFNMAP
+ * too; nothing would tell type1 when that memory goes away.
+ */
+TEST_F(p2p, map_of_pfnmap_memory_of_no_vfio_device_is_efault)
+{
+	char path[128];
+	void *mem;
+	int fd;
+
+	if (!tb_ours())
+		SKIP(return, "upstream 6.12 maps any VM_PFNMAP memory");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0",
+		 TB_TESTDEV_BDF);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		SKIP(return, "no PFNMAP source: %s: %s", path, strerror(errno));
+	mem = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (mem == MAP_FAILED)
+		SKIP(return, "no PFNMAP source: mmap %s: %s", path,
+		     strerror(errno));
+	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA, PG, mem, RW));
+	munmap(mem, PG);
+}
+
+TEST_HARNESS_MAIN
