@@ -21,7 +21,7 @@
 #   plain   no debugging; also builds KVM's vfio device (virt/kvm/vfio.c)
 #
 #   --config-only   stop after writing the .config
-#   --vfio-only     rebuild just drivers/vfio (`make drivers/vfio/`, fast)
+#   --vfio-only     rebuild what changed in drivers/vfio (`make modules`)
 #                   in an existing build and refresh vfio/*.ko
 #
 # Environment: KERNEL_FLAVOR, JOBS (2), KEEP_GOING=1 (make -k: every error
@@ -168,7 +168,10 @@ copy_vfio() {
 if [ $vfio_only = 1 ]; then
 	[ -e "$OBJ/Module.symvers" ] || { log "no full build in $OBJ yet"; exit 1; }
 	log "building drivers/vfio ($flavour, $rel)"
-	kmake drivers/vfio/
+	# `make drivers/vfio/` alone compiles the objects but links no .ko
+	# (modpost runs for `modules`), which left stale modules behind;
+	# `modules` relinks only what changed.
+	kmake modules
 	copy_vfio "$OBJ/drivers/vfio"
 	exit 0
 fi
