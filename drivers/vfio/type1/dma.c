@@ -73,21 +73,27 @@ static struct t1_dma *t1_dma_any(struct t1_iommu *iommu)
 #define T1_SG_STACK	4
 
 /*
- * disable_hugepages: every page gets its own PAGE_SIZE IOMMU mapping (and
- * its own IOTLB sync); iommu_map_sg() would merge contiguous pages into
- * large IOMMU pages.
+ * Map the extents one iommu_map() at a time, each call covering @chunk
+ * bytes at most: PAGE_SIZE under disable_hugepages (every page its own
+ * IOMMU mapping and IOTLB sync, where iommu_map_sg() would merge
+ * contiguous pages into large IOMMU pages), or a whole extent for device
+ * memory, which has no struct page to put in a scatterlist.
  */
-static int t1_dma_map_domain_pages(struct t1_dma *dma,
-				   struct t1_domain *domain)
+static int t1_dma_map_domain_extents(struct t1_dma *dma,
+				     struct t1_domain *domain, u64 chunk)
 {
 	u64 iova = dma->iova;
-	unsigned long i, j;
+	unsigned long i;
 	int ret;
 
 	for (i = 0; i < dma->nr_ext; i++) {
-		for (j = 0; j < dma->ext[i].npages; j++) {
-			ret = iommu_map(domain->domain, iova,
-					PFN_PHYS(dma->ext[i].pfn + j), PAGE_SIZE,
+		phys_addr_t phys = PFN_PHYS(dma->ext[i].pfn);
+		u64 left = (u64)dma->ext[i].npages << PAGE_SHIFT;
+
+		while (left) {
+			u64 len = min(left, chunk);
+
+			ret = iommu_map(domain->domain, iova, phys, len,
 					dma->prot | domain->prot,
 					GFP_KERNEL_ACCOUNT);
 			if (ret) {
@@ -96,37 +102,11 @@ static int t1_dma_map_domain_pages(struct t1_dma *dma,
 						    iova - dma->iova);
 				return ret;
 			}
-			iova += PAGE_SIZE;
+			iova += len;
+			phys += len;
+			left -= len;
 		}
 		cond_resched();
-	}
-	return 0;
-}
-
-/*
- * Device memory has no struct page to put in a scatterlist: map each
- * extent of PFNs with one iommu_map(), which picks the page sizes.
- */
-static int t1_dma_map_domain_pfns(struct t1_dma *dma,
-				  struct t1_domain *domain)
-{
-	u64 iova = dma->iova;
-	unsigned long i;
-	int ret;
-
-	for (i = 0; i < dma->nr_ext; i++) {
-		size_t len = dma->ext[i].npages << PAGE_SHIFT;
-
-		ret = iommu_map(domain->domain, iova, PFN_PHYS(dma->ext[i].pfn),
-				len, dma->prot | domain->prot,
-				GFP_KERNEL_ACCOUNT);
-		if (ret) {
-			if (iova != dma->iova)
-				iommu_unmap(domain->domain, dma->iova,
-					    iova - dma->iova);
-			return ret;
-		}
-		iova += len;
 	}
 	return 0;
 }
@@ -154,9 +134,9 @@ int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
 	int ret = 0;
 
 	if (dma->small_pages)
-		return t1_dma_map_domain_pages(dma, domain);
+		return t1_dma_map_domain_extents(dma, domain, PAGE_SIZE);
 	if (dma->pfnmap)
-		return t1_dma_map_domain_pfns(dma, domain);
+		return t1_dma_map_domain_extents(dma, domain, U64_MAX);
 
 	/* An extent takes one entry per started T1_SG_MAX_LEN */
 	nents = min_t(u64, dma->nr_ext +
