@@ -39,7 +39,16 @@ KBUILD_ARGS = -C $(KDIR) M=$(B)/tree/drivers/vfio \
 	NOSTDINC_FLAGS="-nostdinc -I$(B)/tree/include" \
 	$(EXTRA_KCONFIG) KCPPFLAGS="$(EXTRA_KCPP)"
 
-.PHONY: all modules deps lint clean tree
+# vfio_iommu_type1 once more without CONFIG_VFIO_STRICT_PFNMAP, for the
+# tests of that mode (build/modules/loose/); the other modules are the
+# same either way, so only type1 is built, against the main tree's symbols.
+LOOSE_KBUILD_ARGS = -C $(KDIR) M=$(B)/tree-loose/drivers/vfio \
+	NOSTDINC_FLAGS="-nostdinc -I$(B)/tree-loose/include" \
+	CONFIG_VFIO= CONFIG_VFIO_PCI_CORE= CONFIG_VFIO_NOIOMMU=y \
+	KCPPFLAGS="-DCONFIG_VFIO_NOIOMMU=1" \
+	KBUILD_EXTRA_SYMBOLS=$(B)/tree/drivers/vfio/Module.symvers
+
+.PHONY: all modules modules-loose deps lint clean tree
 
 all: modules
 
@@ -58,6 +67,16 @@ modules: deps tree
 	@mkdir -p $(B)/modules
 	@find $(B)/tree/drivers/vfio -name '*.ko' -exec cp {} $(B)/modules/ \;
 	@echo "modules for $(KVER): $$(cd $(B)/modules && echo *.ko)"
+
+modules-loose: modules
+	@mkdir -p $(B)/tree-loose
+	@rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		--exclude='*.mod*' --exclude='modules.order' \
+		--exclude='Module.symvers' \
+		$(TOP)/drivers $(TOP)/include $(B)/tree-loose/
+	@$(MAKE) -s $(LOOSE_KBUILD_ARGS) modules
+	@mkdir -p $(B)/modules/loose
+	@cp $(B)/tree-loose/drivers/vfio/vfio_iommu_type1.ko $(B)/modules/loose/
 
 $(KSRC)/.stamp: | deps
 	@mkdir -p $(KSRC)

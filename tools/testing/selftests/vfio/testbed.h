@@ -90,6 +90,15 @@
 /* QEMU's std VGA: VGA class, so vfio-pci offers the legacy VGA region. */
 #define TB_VGA_BDF		"0000:00:0a.0"
 
+/* Two functions of one device in the slot of a PCIe root port: the slot
+ * reset covers both, so vfio-pci puts them in one device set (opens and
+ * closes of either serialize on it); no ACS between functions, so they
+ * share one IOMMU group too.
+ */
+#define TB_ROOT_PORT_BDF	"0000:00:0b.0"
+#define TB_SLOT_TESTDEV0_BDF	"0000:02:00.0"
+#define TB_SLOT_TESTDEV1_BDF	"0000:02:00.1"
+
 /* One group, three devices, none with a driver (AHCI is a module the
  * guest does not load).
  */

@@ -87,6 +87,12 @@ if [ -d "$ours_dir" ] && ls "$ours_dir"/*.ko > /dev/null 2>&1; then
 		# As INSTALL_MOD_STRIP=1 would: kallsyms still names functions.
 		strip --strip-debug -o "$root/tb/modules/ours/${ko##*/}" "$ko"
 	done
+	# type1 built without CONFIG_VFIO_STRICT_PFNMAP (`tb type1 loose`)
+	if [ -e "$ours_dir/loose/vfio_iommu_type1.ko" ]; then
+		mkdir -p "$root/tb/modules/ours/loose"
+		strip --strip-debug -o "$root/tb/modules/ours/loose/vfio_iommu_type1.ko" \
+			"$ours_dir/loose/vfio_iommu_type1.ko"
+	fi
 fi
 if [ "$VFIO_MODULES" = ours ]; then
 	for m in $stack; do

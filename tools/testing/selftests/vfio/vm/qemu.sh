@@ -65,7 +65,8 @@ args=(
 )
 case $profile in
 iommu)
-	args+=(-device intel-iommu,intremap=on,caching-mode=on)
+	# 48 address bits, as real VT-d has (QEMU's default is 39)
+	args+=(-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48)
 	cmdline+=" intel_iommu=on"
 	;;
 noiommu) ;;
@@ -88,6 +89,11 @@ args+=(
 	-device "pcie-pci-bridge,id=tbbr,addr=$(slot "$TB_BRIDGE_BDF")"
 	-device "pci-testdev,bus=tbbr,addr=$(slot "$TB_BRIDGED_TESTDEV_BDF")"
 	-device "VGA,addr=$(slot "$TB_VGA_BDF")"
+	# A PCIe root port and a two-function device on its slot: one slot
+	# reset covers both, so they share a vfio device set.
+	-device "pcie-root-port,id=tbrp,chassis=1,slot=1,addr=$(slot "$TB_ROOT_PORT_BDF")"
+	-device "pci-testdev,bus=tbrp,addr=$(slot "$TB_SLOT_TESTDEV0_BDF"),multifunction=on"
+	-device "pci-testdev,bus=tbrp,addr=$(slot "$TB_SLOT_TESTDEV1_BDF")"
 	-fsdev "local,id=hostshare,path=$share,security_model=none"
 	-device "virtio-9p-pci,fsdev=hostshare,mount_tag=host,addr=$(slot "$TB_SHARE_BDF")"
 	-append "$cmdline"
