@@ -336,6 +336,10 @@ int t1_dma_map(struct t1_iommu *iommu, u64 iova, u64 size,
 		return -ENOSPC;
 	if (!t1_iova_range_valid(iommu, iova, last))
 		return -EINVAL;
+	/* Its dirty bitmap must stay within what one report may cover */
+	if (iommu->dirty_tracking &&
+	    size >> iommu->dirty_pgshift > T1_DIRTY_MAX_PAGES)
+		return -EINVAL;
 
 	dma = kzalloc(sizeof(*dma), GFP_KERNEL_ACCOUNT);
 	if (!dma)
@@ -529,7 +533,8 @@ int t1_dma_unmap(struct t1_iommu *iommu, struct t1_unmap *req)
  * t1_dma_dirty_start - VFIO_IOMMU_DIRTY_PAGES_FLAG_START
  * @iommu: the container
  *
- * Return: 0 or -ENOMEM with nothing changed.
+ * Return: 0, or -EINVAL when a range is too large for one dirty bitmap,
+ * or -ENOMEM; nothing changed on error.
  */
 int t1_dma_dirty_start(struct t1_iommu *iommu)
 {
@@ -543,6 +548,11 @@ int t1_dma_dirty_start(struct t1_iommu *iommu)
 	iommu->dirty_pgshift = __ffs(iommu->pgsize_bitmap);
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
 	     dma = t1_dma_next(dma, 0, U64_MAX)) {
+		if (t1_dma_size(dma) >> iommu->dirty_pgshift >
+		    T1_DIRTY_MAX_PAGES) {
+			t1_dma_dirty_stop(iommu);
+			return -EINVAL;
+		}
 		dma->dirty = t1_dma_dirty_alloc(iommu, t1_dma_size(dma));
 		if (!dma->dirty) {
 			t1_dma_dirty_stop(iommu);
