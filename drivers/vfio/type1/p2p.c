@@ -8,7 +8,9 @@
  * extents hold the PFNs the page tables map, read with
  * follow_pfnmap_start() after faulting them in where needed.  Nothing is
  * pinned and nothing is charged to locked_vm, so nothing but the device
- * itself keeps that memory where it was mapped.
+ * itself keeps that memory where it was mapped.  PFNs of ordinary RAM
+ * (a valid struct page that is not reserved) are refused in every mode:
+ * with no pin, that page could be freed and reused under the mapping.
  *
  * Hence a pfnmap range in a vma of a vfio device file gets a *link*
  * (struct t1_p2p) that holds a reference to that device and listens on
@@ -16,8 +18,8 @@
  * decode goes off or it is reset, the link removes the range from every
  * domain and from the tree; a later UNMAP_DMA of it finds nothing.  With
  * CONFIG_VFIO_STRICT_PFNMAP that is the only VM_PFNMAP memory accepted;
- * without it other VM_PFNMAP vmas map too, untracked, as upstream type1
- * always did.
+ * without it other VM_PFNMAP vmas (device memory of drivers that are not
+ * vfio) map too, untracked.
  *
  * A link outlives its range a little.  A notifier callback may not
  * unregister itself, and unregistering waits for running callbacks, which
@@ -211,6 +213,16 @@ static int t1_p2p_follow(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 }
 
+/*
+ * A PFN with an ordinary struct page is RAM that someone else owns and may
+ * free: without a pin (which a VM_PFNMAP mapping cannot give) it must not
+ * be mapped.  Device memory and reserved pages are fine.
+ */
+static bool t1_p2p_pfn_is_ram(unsigned long pfn)
+{
+	return pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn));
+}
+
 static int t1_p2p_add_pfn(struct t1_dma *dma, unsigned long pfn)
 {
 	struct t1_extent *last = dma->nr_ext ? &dma->ext[dma->nr_ext - 1] :
@@ -272,6 +284,10 @@ int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma)
 		ret = t1_p2p_follow(mm, vma, vaddr, write, &pfn);
 		if (ret)
 			break;
+		if (t1_p2p_pfn_is_ram(pfn)) {
+			ret = -EFAULT;
+			break;
+		}
 		ret = t1_p2p_add_pfn(dma, pfn);
 		if (ret)
 			break;

@@ -14,6 +14,10 @@
  * its memory decode goes off, the mapping goes, the IOMMU blocks DMA to
  * it and a later UNMAP_DMA finds nothing there.
  *
+ * PFNMAP mappings of ordinary RAM (a udmabuf) are refused in every mode,
+ * as upstream refuses them; c9a626b's type1 built without
+ * CONFIG_VFIO_STRICT_PFNMAP mapped them with no pin.
+ *
  * Blocked DMA is shown as in vfio_type1_test: the same transfer first
  * lands through the mapping, then, once the mapping is gone, changes
  * nothing and leaves a DMAR fault in the guest log.
@@ -27,6 +31,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/udmabuf.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -327,6 +332,89 @@ TEST_F(p2p, map_of_pfnmap_memory_of_no_vfio_device_is_efault)
 		     strerror(errno));
 	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA, PG, mem, RW));
 	munmap(mem, PG);
+}
+
+/* A PFNMAP mapping of RAM: a udmabuf of a memfd */
+static void *udmabuf_mmap(size_t size)
+{
+	struct udmabuf_create create = { .flags = UDMABUF_FLAGS_CLOEXEC };
+	int memfd, dev, buf;
+	void *p = MAP_FAILED;
+
+	memfd = memfd_create("tb-udmabuf", MFD_ALLOW_SEALING);
+	if (memfd < 0)
+		return MAP_FAILED;
+	dev = open("/dev/udmabuf", O_RDWR);
+	if (dev < 0 || ftruncate(memfd, size) ||
+	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+		goto out;
+	create.memfd = memfd;
+	create.size = size;
+	buf = ioctl(dev, UDMABUF_CREATE, &create);
+	if (buf < 0)
+		goto out;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	close(buf);
+	if (p != MAP_FAILED)
+		memset(p, 0xa5, size);
+out:
+	if (dev >= 0)
+		close(dev);
+	close(memfd);
+	return p;
+}
+
+TEST_F(p2p, map_of_pfnmap_ram_is_efault)
+{
+	void *ram = udmabuf_mmap(4 * PG);
+
+	ASSERT_NE(MAP_FAILED, ram) TH_LOG("udmabuf: %s", strerror(errno));
+	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA, 4 * PG, ram, RW));
+	munmap(ram, 4 * PG);
+}
+
+/*
+ * The same with type1 built without CONFIG_VFIO_STRICT_PFNMAP (`tb type1
+ * loose` swaps it in): PFNMAP device memory of drivers that are not vfio
+ * maps untracked, RAM still does not.  Fails on c9a626b, which mapped the
+ * RAM.
+ */
+TEST(loose_pfnmap_mode_still_refuses_ram)
+{
+	int container = -1, group = -1, fd;
+	char path[128];
+	void *ram, *mem;
+
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	if (!tb_ours())
+		SKIP(return,
+		     "a build option of ours: upstream 6.12 has no strict mode");
+	ASSERT_EQ(0, tb_cmd("type1 loose"));
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	ASSERT_EQ(0, container_with_edu(&container, &group,
+					VFIO_TYPE1v2_IOMMU));
+
+	ram = udmabuf_mmap(4 * PG);
+	ASSERT_NE(MAP_FAILED, ram);
+	EXPECT_EQ(-EFAULT, _map(container, BAR_IOVA, 4 * PG, ram, RW));
+	munmap(ram, 4 * PG);
+
+	/* What the loose mode is for: a host driver's BAR through sysfs */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0",
+		 TB_TESTDEV_BDF);
+	fd = open(path, O_RDWR | O_SYNC);
+	ASSERT_LE(0, fd);
+	mem = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, mem);
+	EXPECT_EQ(0, _map(container, BAR_IOVA, PG, mem, RW));
+	EXPECT_EQ(0, _unmap(container, BAR_IOVA, PG, 0, NULL));
+	munmap(mem, PG);
+
+	close(group);
+	close(container);
+	ASSERT_EQ(0, tb_cmd("type1 strict"));
 }
 
 TEST_HARNESS_MAIN
