@@ -488,7 +488,7 @@ int t1_dma_unmap(struct t1_iommu *iommu, struct t1_unmap *req)
 				return -EINVAL;
 			continue;
 		}
-		if (dma->nr_pins && !req->force) {
+		if (dma->nr_pins) {
 			if (!pinned)
 				req->notify_iova = dma->iova;
 			req->notify_last = dma->last;

@@ -15,6 +15,7 @@
 #include <linux/iommu.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -36,9 +37,6 @@ unsigned int type1_dma_entry_limit = U16_MAX;
 module_param_named(dma_entry_limit, type1_dma_entry_limit, uint, 0644);
 MODULE_PARM_DESC(dma_entry_limit,
 		 "How many DMA ranges one container may have at once (default: 65535)");
-
-/* How often the devices are asked to unpin before their pins are dropped */
-#define T1_UNPIN_TRIES	8
 
 /* The models type1_open() accepts */
 static bool type1_model_known(unsigned long type)
@@ -383,7 +381,6 @@ static int type1_ioctl_unmap_dma(struct t1_iommu *iommu, void __user *arg)
 	struct vfio_iommu_type1_dma_unmap unmap;
 	struct t1_unmap req = {};
 	struct vfio_bitmap bitmap;
-	unsigned int tries = 0;
 	int ret;
 
 	if (copy_from_user(&unmap, arg, minsz))
@@ -428,14 +425,21 @@ static int type1_ioctl_unmap_dma(struct t1_iommu *iommu, void __user *arg)
 		if (ret)
 			goto out_unlock;
 	}
-	/* Ask the devices to unpin; device_lock keeps them registered */
+	/*
+	 * Ask the devices to unpin (device_lock keeps them registered), as
+	 * often as it takes: a page a driver still holds pinned is never
+	 * unpinned behind its back.  Only a fatal signal ends the wait, with
+	 * nothing unmapped.
+	 */
 	while ((ret = t1_dma_unmap(iommu, &req)) == -EAGAIN) {
 		mutex_unlock(&iommu->lock);
 		down_read(&iommu->device_lock);
 		type1_notify_unmap(iommu, req.notify_iova, req.notify_last);
 		up_read(&iommu->device_lock);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 		mutex_lock(&iommu->lock);
-		req.force = ++tries >= T1_UNPIN_TRIES;
 	}
 out_unlock:
 	mutex_unlock(&iommu->lock);

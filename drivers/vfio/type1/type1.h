@@ -276,7 +276,6 @@ static inline u64 t1_iommu_min_pgsize(const struct t1_iommu *iommu)
  * @iova: first IOVA of the request
  * @last: last IOVA of the request, inclusive
  * @vaddr_only: only invalidate the vaddr of the ranges, keep them mapped
- * @force: drop emulated pins the devices did not give back
  * @bitmap: report the dirty bits of the ranges here first, or NULL
  * @unmapped: out: bytes unmapped (or invalidated) so far
  * @notify_iova: out, with -EAGAIN: first IOVA whose devices must unpin
@@ -286,7 +285,6 @@ struct t1_unmap {
 	u64 iova;
 	u64 last;
 	bool vaddr_only;
-	bool force;
 	struct vfio_bitmap *bitmap;
 	u64 unmapped;
 	u64 notify_iova;
