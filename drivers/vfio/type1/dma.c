@@ -48,14 +48,17 @@ struct t1_dma *t1_dma_first(struct t1_iommu *iommu, u64 iova, u64 last)
 
 /**
  * t1_dma_next - the range after @dma that intersects [iova, last]
+ * @iommu: the container
  * @dma: a range returned by t1_dma_first() or t1_dma_next()
  * @iova: first IOVA of interest
  * @last: last IOVA of interest, inclusive
  *
  * Return: the next range or NULL.
  */
-struct t1_dma *t1_dma_next(struct t1_dma *dma, u64 iova, u64 last)
+struct t1_dma *t1_dma_next(struct t1_iommu *iommu, struct t1_dma *dma,
+			   u64 iova, u64 last)
 {
+	lockdep_assert_held(&iommu->lock);
 	return t1_dma_it_iter_next(dma, iova, last);
 }
 
@@ -113,6 +116,7 @@ static int t1_dma_map_domain_extents(struct t1_dma *dma,
 
 /**
  * t1_dma_map_domain - map every extent of an IOMMU-pinned range
+ * @iommu: the container; the caller holds its lock and domain_lock
  * @dma: the range
  * @domain: where to map it
  *
@@ -124,7 +128,8 @@ static int t1_dma_map_domain_extents(struct t1_dma *dma,
  *
  * Return: 0 or a negative errno.
  */
-int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
+int t1_dma_map_domain(struct t1_iommu *iommu, struct t1_dma *dma,
+		      struct t1_domain *domain)
 {
 	struct scatterlist stack_sgl[T1_SG_STACK], *sgl = stack_sgl;
 	unsigned long i = 0, done = 0;
@@ -132,6 +137,9 @@ int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
 	u64 iova = dma->iova;
 	ssize_t mapped;
 	int ret = 0;
+
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->domain_lock);
 
 	if (dma->small_pages)
 		return t1_dma_map_domain_extents(dma, domain, PAGE_SIZE);
@@ -190,15 +198,38 @@ int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain)
 
 /**
  * t1_dma_unmap_domain - undo t1_dma_map_domain()
+ * @iommu: the container; the caller holds domain_lock
  * @dma: the range
  * @domain: where it is mapped
  */
-void t1_dma_unmap_domain(struct t1_dma *dma, struct t1_domain *domain)
+void t1_dma_unmap_domain(struct t1_iommu *iommu, struct t1_dma *dma,
+			 struct t1_domain *domain)
 {
 	size_t unmapped;
 
+	lockdep_assert_held(&iommu->domain_lock);
+
 	unmapped = iommu_unmap(domain->domain, dma->iova, t1_dma_size(dma));
 	WARN_ON(unmapped != t1_dma_size(dma));
+}
+
+/**
+ * t1_dma_unmap_all_domains - take a revoked range out of every domain
+ * @iommu: the container
+ * @dma: a published range, which every domain maps, or none does (no
+ *       domain yet, or the range was never pinned)
+ *
+ * For the device notifier, which holds only domain_lock and so cannot
+ * know whether the range is pinned: whatever is mapped at its IOVAs goes.
+ */
+void t1_dma_unmap_all_domains(struct t1_iommu *iommu, struct t1_dma *dma)
+{
+	struct t1_domain *domain;
+
+	lockdep_assert_held(&iommu->domain_lock);
+
+	list_for_each_entry(domain, &iommu->domains, next)
+		iommu_unmap(domain->domain, dma->iova, t1_dma_size(dma));
 }
 
 static int t1_dma_owner_init(struct t1_owner *owner)
@@ -219,9 +250,13 @@ static void t1_dma_owner_put(struct t1_owner *owner)
 	put_task_struct(owner->task);
 }
 
-static void t1_dma_free(struct t1_dma *dma)
+static void t1_dma_free(struct t1_iommu *iommu, struct t1_dma *dma)
 {
-	t1_p2p_detach(dma);
+	if (dma->p2p) {
+		mutex_lock(&iommu->domain_lock);
+		t1_p2p_detach(iommu, dma);
+		mutex_unlock(&iommu->domain_lock);
+	}
 	kvfree(dma->dirty);
 	if (!xa_empty(&dma->pins))
 		xa_destroy(&dma->pins);
@@ -245,17 +280,23 @@ void t1_dma_remove(struct t1_iommu *iommu, struct t1_dma *dma)
 
 	if (WARN_ON(dma->nr_pins))
 		t1_pin_drop_emulated(iommu, dma);
-	if (dma->iommu_pinned) {
+	/* Unlinked first, in the same section: no event unmaps it twice */
+	mutex_lock(&iommu->domain_lock);
+	t1_p2p_detach(iommu, dma);
+	if (dma->iommu_pinned && !dma->revoked)
 		list_for_each_entry(domain, &iommu->domains, next)
-			t1_dma_unmap_domain(dma, domain);
+			t1_dma_unmap_domain(iommu, dma, domain);
+	mutex_unlock(&iommu->domain_lock);
+	if (dma->iommu_pinned)
 		t1_pin_release_extents(dma);
-	}
 	WARN_ON(dma->locked);
 	if (dma->vaddr_invalid)
 		iommu->vaddr_invalid_count--;
+	if (dma->revoked)
+		atomic_dec(&iommu->nr_revoked);
 	t1_dma_it_remove(dma, &iommu->dma_tree);
 	iommu->dma_avail++;
-	t1_dma_free(dma);
+	t1_dma_free(iommu, dma);
 }
 
 /**
@@ -275,6 +316,29 @@ void t1_dma_remove_all(struct t1_iommu *iommu)
 }
 
 /**
+ * t1_dma_reap_revoked - remove the ranges device events revoked
+ * @iommu: the container
+ *
+ * Revoked ranges are in no domain already; they leave the tree here, the
+ * next time an ioctl holds t1_iommu.lock, so that userspace never sees
+ * them again (UNMAP_DMA finds nothing, their IOVAs can be mapped anew).
+ */
+void t1_dma_reap_revoked(struct t1_iommu *iommu)
+{
+	struct t1_dma *dma, *next;
+
+	lockdep_assert_held(&iommu->lock);
+
+	if (!atomic_read(&iommu->nr_revoked))
+		return;
+	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma; dma = next) {
+		next = t1_dma_next(iommu, dma, 0, U64_MAX);
+		if (READ_ONCE(dma->revoked))
+			t1_dma_remove(iommu, dma);
+	}
+}
+
+/**
  * t1_dma_unpin_all_iommu - the last domain goes away, emulated groups stay
  * @iommu: the container
  *
@@ -289,7 +353,7 @@ void t1_dma_unpin_all_iommu(struct t1_iommu *iommu)
 	lockdep_assert_held(&iommu->lock);
 
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-	     dma = t1_dma_next(dma, 0, U64_MAX)) {
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX)) {
 		if (dma->iommu_pinned)
 			t1_pin_release_extents(dma);
 		cond_resched();
@@ -370,13 +434,22 @@ int t1_dma_map(struct t1_iommu *iommu, u64 iova, u64 size,
 		ret = t1_pin_dma(iommu, dma);
 		if (ret)
 			goto err_free_dma;
+		dma->iommu_pinned = true;
+	}
+
+	/* Published and mapped at once: an event sees it in every domain */
+	mutex_lock(&iommu->domain_lock);
+	ret = t1_p2p_publish(iommu, dma);
+	if (ret)
+		goto err_unlock;
+	if (dma->iommu_pinned) {
 		list_for_each_entry(domain, &iommu->domains, next) {
-			ret = t1_dma_map_domain(dma, domain);
+			ret = t1_dma_map_domain(iommu, dma, domain);
 			if (ret)
 				goto err_unmap;
 		}
-		dma->iommu_pinned = true;
 	}
+	mutex_unlock(&iommu->domain_lock);
 
 	t1_dma_it_insert(dma, &iommu->dma_tree);
 	iommu->dma_avail--;
@@ -384,10 +457,14 @@ int t1_dma_map(struct t1_iommu *iommu, u64 iova, u64 size,
 
 err_unmap:
 	list_for_each_entry_continue_reverse(domain, &iommu->domains, next)
-		t1_dma_unmap_domain(dma, domain);
-	t1_pin_release_extents(dma);
+		t1_dma_unmap_domain(iommu, dma, domain);
+err_unlock:
+	t1_p2p_detach(iommu, dma);
+	mutex_unlock(&iommu->domain_lock);
+	if (dma->iommu_pinned)
+		t1_pin_release_extents(dma);
 err_free_dma:
-	t1_dma_free(dma);
+	t1_dma_free(iommu, dma);
 	return ret;
 }
 
@@ -478,7 +555,7 @@ int t1_dma_unmap(struct t1_iommu *iommu, struct t1_unmap *req)
 
 	/* Check everything first: an error must leave every range alone */
 	for (dma = t1_dma_first(iommu, req->iova, req->last); dma;
-	     dma = t1_dma_next(dma, req->iova, req->last)) {
+	     dma = t1_dma_next(iommu, dma, req->iova, req->last)) {
 		if (strict && (dma->iova < req->iova || dma->last > req->last))
 			return -EINVAL;
 		if (dma->iova < req->iova)
@@ -507,7 +584,7 @@ int t1_dma_unmap(struct t1_iommu *iommu, struct t1_unmap *req)
 
 	dma = t1_dma_first(iommu, req->iova, req->last);
 	for (; dma; dma = next) {
-		next = t1_dma_next(dma, req->iova, req->last);
+		next = t1_dma_next(iommu, dma, req->iova, req->last);
 		if (dma->iova < req->iova)
 			continue;
 		req->unmapped += t1_dma_size(dma);
@@ -547,7 +624,7 @@ int t1_dma_dirty_start(struct t1_iommu *iommu)
 
 	iommu->dirty_pgshift = __ffs(iommu->pgsize_bitmap);
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-	     dma = t1_dma_next(dma, 0, U64_MAX)) {
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX)) {
 		if (t1_dma_size(dma) >> iommu->dirty_pgshift >
 		    T1_DIRTY_MAX_PAGES) {
 			t1_dma_dirty_stop(iommu);
@@ -562,7 +639,7 @@ int t1_dma_dirty_start(struct t1_iommu *iommu)
 	iommu->dirty_tracking = true;
 
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-	     dma = t1_dma_next(dma, 0, U64_MAX))
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX))
 		t1_pin_dirty_pinned(iommu, dma);
 	return 0;
 }
@@ -578,7 +655,7 @@ void t1_dma_dirty_stop(struct t1_iommu *iommu)
 	lockdep_assert_held(&iommu->lock);
 
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-	     dma = t1_dma_next(dma, 0, U64_MAX)) {
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX)) {
 		kvfree(dma->dirty);
 		dma->dirty = NULL;
 	}
@@ -683,7 +760,7 @@ int t1_dma_dirty_report(struct t1_iommu *iommu, u64 iova, u64 last,
 	lockdep_assert_held(&iommu->lock);
 
 	for (dma = t1_dma_first(iommu, iova, last); dma;
-	     dma = t1_dma_next(dma, iova, last)) {
+	     dma = t1_dma_next(iommu, dma, iova, last)) {
 		u64 nbits = t1_dma_size(dma) >> shift;
 
 		if (WARN_ON(dma->iova < iova || !dma->dirty))

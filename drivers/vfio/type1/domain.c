@@ -26,6 +26,8 @@ static struct t1_group *t1_group_find(struct t1_iommu *iommu,
 	struct t1_domain *domain;
 	struct t1_group *g;
 
+	lockdep_assert_held(&iommu->lock);
+
 	list_for_each_entry(domain, &iommu->domains, next)
 		list_for_each_entry(g, &domain->groups, next)
 			if (g->group == group)
@@ -216,7 +218,7 @@ static int t1_iova_check_dmas(struct t1_iommu *iommu,
 	struct t1_dma *dma;
 
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-	     dma = t1_dma_next(dma, 0, U64_MAX))
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX))
 		if (!t1_iova_covers(rs, dma->iova, dma->last))
 			return -EINVAL;
 	return 0;
@@ -265,32 +267,53 @@ bool t1_domain_all_enforce_cc(struct t1_iommu *iommu)
 	return true;
 }
 
-/* Map every range into a new domain, pinning them if it is the first */
+/*
+ * Map every range into a new domain, pinning them first if it is the
+ * first, and add the domain to the container's list.  Pinning waits for
+ * the owners' page faults, so it happens before domain_lock is taken;
+ * mapping and publishing the domain happen under it, so that a device
+ * event revokes a range either before it is mapped here or from every
+ * domain, this one included.  Revoked ranges are neither pinned nor
+ * mapped.
+ */
 static int t1_domain_replay(struct t1_iommu *iommu, struct t1_domain *domain)
 {
 	struct t1_dma *dma;
-	int ret;
+	int ret = 0;
+
+	lockdep_assert_held(&iommu->lock);
 
 	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-	     dma = t1_dma_next(dma, 0, U64_MAX)) {
-		if (!dma->iommu_pinned) {
-			ret = t1_pin_dma(iommu, dma);
-			if (ret)
-				return ret;
-			dma->iommu_pinned = true;
-		}
-		ret = t1_dma_map_domain(dma, domain);
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX)) {
+		if (dma->iommu_pinned || READ_ONCE(dma->revoked))
+			continue;
+		ret = t1_pin_dma(iommu, dma);
 		if (ret)
 			return ret;
+		dma->iommu_pinned = true;
 		cond_resched();
 	}
-	return 0;
+
+	mutex_lock(&iommu->domain_lock);
+	for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
+	     dma = t1_dma_next(iommu, dma, 0, U64_MAX)) {
+		if (!dma->iommu_pinned || dma->revoked)
+			continue;
+		ret = t1_dma_map_domain(iommu, dma, domain);
+		if (ret)
+			goto out_unlock;
+		cond_resched();
+	}
+	list_add_tail(&domain->next, &iommu->domains);
+out_unlock:
+	mutex_unlock(&iommu->domain_lock);
+	return ret;
 }
 
 /*
- * A new domain for @group, attached, with every range mapped and @ranges
- * computed.  On error everything is undone, including pins taken for a
- * first domain.
+ * A new domain for @group, attached, with every range mapped, in the
+ * container's list, and @ranges computed.  On error everything is
+ * undone, including pins taken for a first domain.
  */
 static struct t1_domain *t1_domain_new(struct t1_iommu *iommu,
 				       struct iommu_group *group,
@@ -360,7 +383,7 @@ err_unpin:
 		struct t1_dma *dma;
 
 		for (dma = t1_dma_first(iommu, 0, U64_MAX); dma;
-		     dma = t1_dma_next(dma, 0, U64_MAX))
+		     dma = t1_dma_next(iommu, dma, 0, U64_MAX))
 			t1_pin_release_extents(dma);
 	}
 	kfree(ranges->r);
@@ -451,7 +474,6 @@ int t1_group_attach(struct t1_iommu *iommu, struct iommu_group *group,
 		ret = PTR_ERR(domain);
 		goto err_free_resv;
 	}
-	list_add_tail(&domain->next, &iommu->domains);
 
 out_add:
 	g->domain = domain;
@@ -495,7 +517,9 @@ void t1_group_detach(struct t1_iommu *iommu, struct iommu_group *group)
 		iommu_detach_group(domain->domain, group);
 		if (list_empty(&domain->groups)) {
 			/* No device uses it: its mappings go with it */
+			mutex_lock(&iommu->domain_lock);
 			list_del(&domain->next);
+			mutex_unlock(&iommu->domain_lock);
 			if (list_empty(&iommu->domains))
 				t1_dma_unpin_all_iommu(iommu);
 			iommu_domain_free(domain->domain);

@@ -45,6 +45,16 @@ static bool type1_model_known(unsigned long type)
 	       type == VFIO_TYPE1_NESTING_IOMMU;
 }
 
+/*
+ * t1_iommu.lock for an ioctl: ranges that device events revoked since the
+ * last one leave the tree first, so userspace never sees them.
+ */
+static void type1_lock(struct t1_iommu *iommu)
+{
+	mutex_lock(&iommu->lock);
+	t1_dma_reap_revoked(iommu);
+}
+
 static int type1_check_extension(void *data, unsigned long ext)
 {
 	struct t1_iommu *iommu = data;
@@ -105,6 +115,9 @@ static void *type1_open(unsigned long type)
 	iommu->v2 = type != VFIO_TYPE1_IOMMU;
 	init_rwsem(&iommu->device_lock);
 	INIT_LIST_HEAD(&iommu->devices);
+	mutex_init(&iommu->domain_lock);
+	atomic_set(&iommu->nr_revoked, 0);
+	atomic_set(&iommu->nr_links, 0);
 	return iommu;
 }
 
@@ -117,8 +130,8 @@ static void type1_release(void *data)
 	t1_group_detach_all(iommu);
 	t1_dma_remove_all(iommu);
 	mutex_unlock(&iommu->lock);
-	/* A device event may still be waiting for iommu->lock. */
-	t1_p2p_flush();
+	/* A device event may still be running a callback of this container */
+	t1_p2p_wait_links(iommu);
 
 	list_for_each_entry_safe(dev, tmp, &iommu->devices, next) {
 		WARN_ON(1);
@@ -126,6 +139,7 @@ static void type1_release(void *data)
 		kfree(dev);
 	}
 	kfree(iommu->ranges.r);
+	mutex_destroy(&iommu->domain_lock);
 	mutex_destroy(&iommu->lock);
 	kfree(iommu);
 }
@@ -302,7 +316,7 @@ static int type1_ioctl_get_info(struct t1_iommu *iommu, void __user *arg)
 		return -EINVAL;
 	copysz = min_t(size_t, info.argsz, sizeof(info));
 
-	mutex_lock(&iommu->lock);
+	type1_lock(iommu);
 	info.flags = VFIO_IOMMU_INFO_PGSIZES;
 	info.iova_pgsizes = iommu->pgsize_bitmap;
 	ret = type1_info_add_caps(iommu, &caps);
@@ -360,7 +374,7 @@ static int type1_ioctl_map_dma(struct t1_iommu *iommu, void __user *arg)
 	if (map.size > SIZE_MAX || map.vaddr > ULONG_MAX)
 		return -EINVAL;
 
-	mutex_lock(&iommu->lock);
+	type1_lock(iommu);
 	mask = t1_iommu_min_pgsize(iommu) - 1;
 	if ((map.iova | map.size | map.vaddr) & mask)
 		ret = -EINVAL;
@@ -410,7 +424,7 @@ static int type1_ioctl_unmap_dma(struct t1_iommu *iommu, void __user *arg)
 	}
 	req.vaddr_only = unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR;
 
-	mutex_lock(&iommu->lock);
+	type1_lock(iommu);
 	if ((unmap.iova | unmap.size) & (t1_iommu_min_pgsize(iommu) - 1)) {
 		ret = -EINVAL;
 		goto out_unlock;
@@ -439,7 +453,7 @@ static int type1_ioctl_unmap_dma(struct t1_iommu *iommu, void __user *arg)
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		cond_resched();
-		mutex_lock(&iommu->lock);
+		type1_lock(iommu);
 	}
 out_unlock:
 	mutex_unlock(&iommu->lock);
@@ -473,12 +487,12 @@ static int type1_ioctl_dirty_pages(struct t1_iommu *iommu, void __user *arg)
 
 	switch (dirty.flags) {
 	case VFIO_IOMMU_DIRTY_PAGES_FLAG_START:
-		mutex_lock(&iommu->lock);
+		type1_lock(iommu);
 		ret = t1_dma_dirty_start(iommu);
 		mutex_unlock(&iommu->lock);
 		break;
 	case VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP:
-		mutex_lock(&iommu->lock);
+		type1_lock(iommu);
 		t1_dma_dirty_stop(iommu);
 		mutex_unlock(&iommu->lock);
 		break;
@@ -489,7 +503,7 @@ static int type1_ioctl_dirty_pages(struct t1_iommu *iommu, void __user *arg)
 			return -EFAULT;
 		if (!range.size || range.iova + range.size - 1 < range.iova)
 			return -EINVAL;
-		mutex_lock(&iommu->lock);
+		type1_lock(iommu);
 		ret = t1_dma_dirty_get(iommu, range.iova, range.size,
 				       &range.bitmap);
 		mutex_unlock(&iommu->lock);

@@ -15,19 +15,23 @@
  * Hence a pfnmap range in a vma of a vfio device file gets a *link*
  * (struct t1_p2p) that holds a reference to that device and listens on
  * its notifier.  When the device is released (last close), its memory
- * decode goes off or it is reset, the link removes the range from every
- * domain and from the tree; a later UNMAP_DMA of it finds nothing.  With
- * CONFIG_VFIO_STRICT_PFNMAP that is the only VM_PFNMAP memory accepted;
- * without it other VM_PFNMAP vmas (device memory of drivers that are not
- * vfio) map too, untracked.
+ * decode goes off or it is reset, the link *revokes* the range: it is
+ * taken out of every IOMMU domain at once, and removed from the range
+ * tree the next time the container's lock is taken for an ioctl (a later
+ * UNMAP_DMA of it finds nothing).  With CONFIG_VFIO_STRICT_PFNMAP that is
+ * the only VM_PFNMAP memory accepted; without it other VM_PFNMAP vmas
+ * (device memory of drivers that are not vfio) map too, untracked.
  *
- * A link outlives its range a little.  A notifier callback may not
- * unregister itself, and unregistering waits for running callbacks, which
- * take t1_iommu.lock.  So a range that goes away (user unmap, container
- * release, device event) only clears link->dma under t1_iommu.lock and
- * queues the link on t1_p2p_wq, whose work unregisters it and drops the
- * device with no lock held.  Container release flushes that queue before
- * freeing the t1_iommu a callback might still be waiting to lock.
+ * The callback may run from another user's path: the device's last close,
+ * a reset.  It must never wait for t1_iommu.lock, which a user holds
+ * across their own page faults; it takes only t1_iommu.domain_lock (see
+ * the lock order in type1.h).  A callback may not unregister itself, and
+ * unregistering waits for running callbacks, so a link that is revoked or
+ * whose range goes away queues put_work on t1_p2p_wq, which unregisters
+ * it and drops the device.  The device reference therefore goes as soon
+ * as the device's memory does, whatever the container's user is doing.
+ * A container waits for its own links only (t1_p2p_wait_links()), never
+ * for anybody else's.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -40,56 +44,123 @@
 
 static struct workqueue_struct *t1_p2p_wq;
 
-static void t1_p2p_free_work(struct work_struct *work)
+static void t1_p2p_unref(struct t1_p2p *p2p)
 {
-	struct t1_p2p *p2p = container_of(work, struct t1_p2p, free_work);
+	if (refcount_dec_and_test(&p2p->users))
+		kfree(p2p);
+}
+
+static void t1_p2p_put_work(struct work_struct *work)
+{
+	struct t1_p2p *p2p = container_of(work, struct t1_p2p, put_work);
+	struct t1_iommu *iommu = p2p->iommu;
 
 	vfio_device_unregister_notifier(p2p->vdev, &p2p->nb);
 	vfio_device_put_from_vma(p2p->vdev);
-	kfree(p2p);
+	/* The container may be freed as soon as this reaches 0 */
+	if (atomic_dec_and_test(&iommu->nr_links))
+		wake_up_var(&iommu->nr_links);
+	t1_p2p_unref(p2p);
 }
 
-/* Any event means the memory behind the range is not what was mapped. */
+static void t1_p2p_queue_put(struct t1_p2p *p2p)
+{
+	lockdep_assert_held(&p2p->iommu->domain_lock);
+
+	if (p2p->put_queued)
+		return;
+	p2p->put_queued = true;
+	queue_work(t1_p2p_wq, &p2p->put_work);
+}
+
+/*
+ * Any event means the memory behind the range is not what was mapped.
+ * Runs from whoever caused the event: only domain_lock may be taken.
+ */
 static int t1_p2p_notify(struct notifier_block *nb, unsigned long event,
 			 void *data)
 {
 	struct t1_p2p *p2p = container_of(nb, struct t1_p2p, nb);
 	struct t1_iommu *iommu = p2p->iommu;
+	struct t1_dma *dma;
 
-	mutex_lock(&iommu->lock);
-	if (p2p->dma)
-		t1_dma_remove(iommu, p2p->dma);
-	mutex_unlock(&iommu->lock);
+	mutex_lock(&iommu->domain_lock);
+	if (!p2p->revoked) {
+		p2p->revoked = true;
+		dma = p2p->dma;
+		if (dma) {
+			t1_dma_unmap_all_domains(iommu, dma);
+			WRITE_ONCE(dma->revoked, true);
+			atomic_inc(&iommu->nr_revoked);
+		}
+		t1_p2p_queue_put(p2p);
+	}
+	mutex_unlock(&iommu->domain_lock);
 	return NOTIFY_OK;
 }
 
 /**
- * t1_p2p_detach - the range of a link goes away
- * @dma: a range being freed
+ * t1_p2p_publish - make a new linked range visible to its device's events
+ * @iommu: the container
+ * @dma: a range about to be mapped into the domains and inserted
  *
- * The link, if any, is unregistered and freed later from t1_p2p_wq.
+ * Called under domain_lock, right before the range is mapped into every
+ * domain: from then on an event unmaps it again.  An event that arrived
+ * while the range was being built (its PFNs may be stale) fails it.
+ *
+ * Return: 0, or -EFAULT when the device memory is gone already.
  */
-void t1_p2p_detach(struct t1_dma *dma)
+int t1_p2p_publish(struct t1_iommu *iommu, struct t1_dma *dma)
 {
 	struct t1_p2p *p2p = dma->p2p;
 
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->domain_lock);
+
 	if (!p2p)
-		return;
-	lockdep_assert_held(&p2p->iommu->lock);
-	p2p->dma = NULL;
-	dma->p2p = NULL;
-	queue_work(t1_p2p_wq, &p2p->free_work);
+		return 0;
+	if (p2p->revoked)
+		return -EFAULT;
+	p2p->dma = dma;
+	return 0;
 }
 
 /**
- * t1_p2p_flush - wait until every detached link is gone
+ * t1_p2p_detach - the range of a link goes away
+ * @iommu: the container
+ * @dma: a range being removed or failing to be created
  *
- * Called without type1 locks, before a t1_iommu is freed: once a link is
- * unregistered none of its callbacks can still be running.
+ * Called under domain_lock, before the range leaves the domains, so that
+ * no event unmaps it twice.  The link is unregistered and freed later from
+ * t1_p2p_wq.
  */
-void t1_p2p_flush(void)
+void t1_p2p_detach(struct t1_iommu *iommu, struct t1_dma *dma)
 {
-	flush_workqueue(t1_p2p_wq);
+	struct t1_p2p *p2p = dma->p2p;
+
+	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->domain_lock);
+
+	if (!p2p)
+		return;
+	p2p->dma = NULL;
+	dma->p2p = NULL;
+	t1_p2p_queue_put(p2p);
+	t1_p2p_unref(p2p);
+}
+
+/**
+ * t1_p2p_wait_links - wait until no link of a container is registered
+ * @iommu: a container being released: it has no range left
+ *
+ * Called without type1 locks, before @iommu is freed.  Only this
+ * container's links are waited for, and each of them only for the
+ * callbacks running on its device's chain, which never block on a lock
+ * a user can hold.
+ */
+void t1_p2p_wait_links(struct t1_iommu *iommu)
+{
+	wait_var_event(&iommu->nr_links, !atomic_read(&iommu->nr_links));
 }
 
 static int t1_p2p_link(struct t1_iommu *iommu, struct t1_dma *dma,
@@ -104,16 +175,18 @@ static int t1_p2p_link(struct t1_iommu *iommu, struct t1_dma *dma,
 	p2p->nb.notifier_call = t1_p2p_notify;
 	p2p->vdev = vdev;
 	p2p->iommu = iommu;
-	p2p->dma = dma;
-	INIT_WORK(&p2p->free_work, t1_p2p_free_work);
+	refcount_set(&p2p->users, 2);
+	INIT_WORK(&p2p->put_work, t1_p2p_put_work);
 
 	/*
-	 * Listen before the PFNs are read: an event from now on waits for
-	 * t1_iommu.lock and then removes the range, so a range never holds
-	 * PFNs of memory that went away before it was published.
+	 * Listen before the PFNs are read: an event from now on marks the
+	 * link revoked, and t1_p2p_publish() then refuses the range, so a
+	 * range never maps PFNs of memory that went away while it was built.
 	 */
+	atomic_inc(&iommu->nr_links);
 	ret = vfio_device_register_notifier(vdev, &p2p->nb);
 	if (ret) {
+		atomic_dec(&iommu->nr_links);
 		kfree(p2p);
 		return ret;
 	}

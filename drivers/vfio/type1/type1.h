@@ -37,26 +37,41 @@
  *
  *   t1_iommu.device_lock  (rwsem: registered devices; held for read while
  *                          their dma_unmap callbacks run)
- *     t1_iommu.lock       (mutex: everything else in struct t1_iommu and in
- *                          every t1_dma, t1_domain and t1_group)
+ *     t1_iommu.lock       (mutex: the range tree and everything else in
+ *                          struct t1_iommu, t1_dma, t1_domain, t1_group
+ *                          that the next lock does not cover)
  *       mm->mmap_lock     (of a range's owner, for GUP and locked_vm)
+ *       t1_iommu.domain_lock
+ *
+ * t1_iommu.lock is held across pinning, so a user can hold it for as long
+ * as one of their page faults takes (forever, with userfaultfd or FUSE).
+ * Nothing that serves anyone else may wait for it.  That is what
+ * domain_lock is for: it guards the list of domains, the IOMMU mappings
+ * in them and the revocation state of device-memory ranges (t1_dma.revoked,
+ * struct t1_p2p).  It is never held across pinning, a fault, mmap_lock or
+ * anything else that waits for userspace, and mmap_lock is never taken
+ * under it, so holding it is always short.  Every iommu_map()/iommu_unmap()
+ * of a range and every change of t1_iommu.domains happens under both
+ * t1_iommu.lock and domain_lock; the device notifier callback (p2p.c)
+ * takes domain_lock alone.
  *
  * Callbacks into bus drivers (vfio_device_ops.dma_unmap) run with
  * device_lock held for read and t1_iommu.lock dropped: the driver answers
  * by calling vfio_unpin_pages(), which takes t1_iommu.lock.
  *
- * Device notifier callbacks (p2p.c) take t1_iommu.lock inside the
- * notifier's SRCU read side, so a notifier is registered with
- * t1_iommu.lock held (that only takes the chain's mutex) but unregistered
- * only with no type1 lock held.
+ * Device notifiers are registered under t1_iommu.lock (that only takes
+ * the chain's mutex) and unregistered from t1_p2p_wq with no type1 lock
+ * held: unregistering waits for running callbacks.
  */
 #ifndef __VFIO_TYPE1_H
 #define __VFIO_TYPE1_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/rbtree.h>
+#include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -92,16 +107,25 @@ struct t1_iova_ranges {
  * struct t1_p2p - the link of a range of device memory to its vfio device
  * @nb: on the device's notifier chain
  * @vdev: the device; a reference from vfio_device_get_from_vma() is held
- * @iommu: the container of @dma
- * @dma: the range, or NULL once it is gone; under t1_iommu.lock
- * @free_work: unregisters @nb and drops @vdev, with no type1 lock held
+ *        until @put_work has run
+ * @iommu: the container of the range
+ * @dma: the range once it is published (mapped into the container's
+ *       domains, or created without domain), else NULL; under domain_lock
+ * @revoked: an event arrived: the device memory is gone; under domain_lock
+ * @put_queued: @put_work is queued or done; under domain_lock
+ * @users: the range (until it is freed) and the registration on the
+ *         notifier (until @put_work has run)
+ * @put_work: unregisters @nb and drops @vdev with no type1 lock held
  */
 struct t1_p2p {
 	struct notifier_block nb;
 	struct vfio_device *vdev;
 	struct t1_iommu *iommu;
 	struct t1_dma *dma;
-	struct work_struct free_work;
+	bool revoked;
+	bool put_queued;
+	refcount_t users;
+	struct work_struct put_work;
 };
 
 /**
@@ -121,6 +145,12 @@ struct t1_p2p {
  * @vaddr_invalid_count: ranges whose vaddr userspace invalidated
  * @device_lock: protects @devices; see the lock order
  * @devices: registered vfio devices (struct t1_device)
+ * @domain_lock: see the lock order; with @lock, changes @domains and
+ *               what the domains map
+ * @nr_revoked: ranges of device memory revoked by a device event and not
+ *              yet removed from @dma_tree (done under @lock, lazily)
+ * @nr_links: struct t1_p2p whose notifier is still registered; release
+ *            waits for it to drop to 0
  */
 struct t1_iommu {
 	struct mutex lock; /* see the lock order above */
@@ -137,6 +167,9 @@ struct t1_iommu {
 	unsigned int vaddr_invalid_count;
 	struct rw_semaphore device_lock;
 	struct list_head devices;
+	struct mutex domain_lock; /* see the lock order above */
+	atomic_t nr_revoked;
+	atomic_t nr_links;
 };
 
 /**
@@ -219,6 +252,8 @@ struct t1_owner {
  * @pfnmap: device memory (a VM_PFNMAP vma): @ext holds PFNs that are
  *          neither pinned nor charged
  * @p2p: link to the vfio device of a pfnmap range, NULL when untracked
+ * @revoked: a linked pfnmap range whose device memory went away: it is in
+ *           no domain any more and waits to be removed; under domain_lock
  * @iommu_pinned: all pages are pinned in @ext and mapped in every domain
  * @owner: who pays for the pinned pages
  * @locked: pages charged to @owner for this range
@@ -243,6 +278,7 @@ struct t1_dma {
 	bool small_pages;
 	bool pfnmap;
 	bool iommu_pinned;
+	bool revoked;
 	struct t1_p2p *p2p;
 	struct t1_owner owner;
 	unsigned long locked;
@@ -301,7 +337,8 @@ void t1_group_detach_all(struct t1_iommu *iommu);
 
 /* dma.c */
 struct t1_dma *t1_dma_first(struct t1_iommu *iommu, u64 iova, u64 last);
-struct t1_dma *t1_dma_next(struct t1_dma *dma, u64 iova, u64 last);
+struct t1_dma *t1_dma_next(struct t1_iommu *iommu, struct t1_dma *dma,
+			   u64 iova, u64 last);
 int t1_dma_map(struct t1_iommu *iommu, u64 iova, u64 size,
 	       unsigned long vaddr, int prot);
 int t1_dma_update_vaddr(struct t1_iommu *iommu, u64 iova, u64 size,
@@ -309,8 +346,12 @@ int t1_dma_update_vaddr(struct t1_iommu *iommu, u64 iova, u64 size,
 int t1_dma_unmap(struct t1_iommu *iommu, struct t1_unmap *req);
 void t1_dma_remove(struct t1_iommu *iommu, struct t1_dma *dma);
 void t1_dma_remove_all(struct t1_iommu *iommu);
-int t1_dma_map_domain(struct t1_dma *dma, struct t1_domain *domain);
-void t1_dma_unmap_domain(struct t1_dma *dma, struct t1_domain *domain);
+void t1_dma_reap_revoked(struct t1_iommu *iommu);
+void t1_dma_unmap_all_domains(struct t1_iommu *iommu, struct t1_dma *dma);
+int t1_dma_map_domain(struct t1_iommu *iommu, struct t1_dma *dma,
+		      struct t1_domain *domain);
+void t1_dma_unmap_domain(struct t1_iommu *iommu, struct t1_dma *dma,
+			 struct t1_domain *domain);
 void t1_dma_unpin_all_iommu(struct t1_iommu *iommu);
 int t1_dma_dirty_start(struct t1_iommu *iommu);
 void t1_dma_dirty_stop(struct t1_iommu *iommu);
@@ -324,8 +365,9 @@ int t1_dma_dirty_report(struct t1_iommu *iommu, u64 iova, u64 last,
 /* p2p.c */
 int t1_p2p_prepare(struct t1_iommu *iommu, struct t1_dma *dma);
 int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma);
-void t1_p2p_detach(struct t1_dma *dma);
-void t1_p2p_flush(void);
+int t1_p2p_publish(struct t1_iommu *iommu, struct t1_dma *dma);
+void t1_p2p_detach(struct t1_iommu *iommu, struct t1_dma *dma);
+void t1_p2p_wait_links(struct t1_iommu *iommu);
 int __init t1_p2p_init(void);
 void t1_p2p_exit(void);
 

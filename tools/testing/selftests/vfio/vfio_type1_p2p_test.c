@@ -14,6 +14,13 @@
  * its memory decode goes off, the mapping goes, the IOMMU blocks DMA to
  * it and a later UNMAP_DMA finds nothing there.
  *
+ * Revocation never waits for the container's lock, which a user holds
+ * across their own page faults in MAP_DMA: a user stalled there (on a
+ * userfaultfd page nobody serves) holds up no other device, device set or
+ * container.  c9a626b revoked under that lock: the close of the device
+ * hung, and with it every open of its device set and every container
+ * release on the host.
+ *
  * PFNMAP mappings of ordinary RAM (a udmabuf) are refused in every mode,
  * as upstream refuses them; c9a626b's type1 built without
  * CONFIG_VFIO_STRICT_PFNMAP mapped them with no pin.
@@ -24,14 +31,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <linux/udmabuf.h>
+#include <linux/userfaultfd.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -334,6 +346,81 @@ TEST_F(p2p, map_of_pfnmap_memory_of_no_vfio_device_is_efault)
 	munmap(mem, PG);
 }
 
+/* A revocation racing MAP_DMA of the same BAR, over and over */
+#define RACE_TOGGLES	10000
+
+struct race {
+	int container;
+	char *bar;
+	int stop;		/* __atomic */
+	bool ours;
+	unsigned long maps, refused;
+	int bad;		/* an errno nobody should see, or 0 */
+};
+
+static void *race_mapper(void *arg)
+{
+	struct race *r = arg;
+	__u64 done = 0;
+	int ret;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		ret = _map(r->container, BAR_IOVA, PG, r->bar, RW);
+		/*
+		 * Upstream 6.12 also answers -EINVAL when decode goes off
+		 * between its fault and its page-table walk; ours refuses
+		 * device memory that is gone with -EFAULT only.
+		 */
+		if (ret == -EFAULT || (ret == -EINVAL && !r->ours)) {
+			r->refused++;
+			continue;
+		}
+		if (ret) {
+			r->bad = ret;
+			break;
+		}
+		r->maps++;
+		ret = _unmap(r->container, BAR_IOVA, PG, 0, &done);
+		if (ret || (done != PG && done != 0)) {
+			r->bad = ret ? ret : -E2BIG;
+			break;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(p2p, decode_off_racing_map_of_the_bar_stays_consistent, 240)
+{
+	struct race r = {
+		.container = self->container,
+		.bar = self->bar,
+		.ours = tb_ours(),
+	};
+	struct timespec t0, t1;
+	pthread_t mapper;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, pthread_create(&mapper, NULL, race_mapper, &r));
+	for (i = 0; i < RACE_TOGGLES && !r.bad; i++) {
+		ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, 0,
+					 CMD_MEMORY));
+		ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, CMD_MEMORY,
+					 0));
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(mapper, NULL));
+	ASSERT_EQ(0, r.bad);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("%d toggles in %ld s; %lu maps went through, %lu were refused",
+	       i, (long)(t1.tv_sec - t0.tv_sec), r.maps, r.refused);
+	EXPECT_LT(0, r.maps);
+
+	/* Whatever happened, what is left is a clean slate that works */
+	_unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0, NULL);
+	ASSERT_EQ(0, map_bar_and_reach_it(0x91));
+}
+
 /* A PFNMAP mapping of RAM: a udmabuf of a memfd */
 static void *udmabuf_mmap(size_t size)
 {
@@ -415,6 +502,240 @@ TEST(loose_pfnmap_mode_still_refuses_ram)
 	close(group);
 	close(container);
 	ASSERT_EQ(0, tb_cmd("type1 strict"));
+}
+
+/*
+ * A user stalled in MAP_DMA holds up nobody else.  The stall: pinning a
+ * userfaultfd page whose fault nobody serves.  Meanwhile the last close
+ * of a device whose BAR is DMA-mapped in that container, an open and
+ * close of the other device of its device set, and the release of
+ * another container that maps the same BAR must all finish.
+ */
+#define STALL_IOVA	0x800000UL
+#define STALL_WAIT_MS	10000
+
+struct bg {
+	pthread_t thread;
+	int fd, fd2;
+	const char *name;
+	void *ptr;
+	int ret;
+	int done;		/* __atomic */
+};
+
+static void bg_done(struct bg *b, int ret)
+{
+	b->ret = ret;
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+}
+
+static bool bg_wait(struct bg *b, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (__atomic_load_n(&b->done, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(10000);
+	}
+	return __atomic_load_n(&b->done, __ATOMIC_ACQUIRE);
+}
+
+static void *bg_map(void *arg)
+{
+	struct bg *b = arg;
+
+	bg_done(b, _map(b->fd, STALL_IOVA, 2 * PG, b->ptr, RW));
+	return NULL;
+}
+
+static void *bg_close(void *arg)
+{
+	struct bg *b = arg;
+
+	bg_done(b, close(b->fd) ? -errno : 0);
+	return NULL;
+}
+
+static void *bg_open_close(void *arg)
+{
+	struct bg *b = arg;
+	int fd = ioctl(b->fd, VFIO_GROUP_GET_DEVICE_FD, b->name);
+
+	if (fd >= 0)
+		close(fd);
+	bg_done(b, fd < 0 ? -errno : 0);
+	return NULL;
+}
+
+/* Both fds of a container and its only group: the container goes */
+static void *bg_release(void *arg)
+{
+	struct bg *b = arg;
+
+	close(b->fd2);
+	bg_done(b, close(b->fd) ? -errno : 0);
+	return NULL;
+}
+
+static int uffd_missing(void *addr, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Serve every missing page of the range: the stalled pin goes on */
+static int uffd_serve(int uffd, void *addr, size_t len, const void *src)
+{
+	size_t off;
+
+	for (off = 0; off < len; off += PG) {
+		struct uffdio_copy copy = {
+			.dst = (uintptr_t)addr + off,
+			.src = (uintptr_t)src,
+			.len = PG,
+		};
+
+		if (ioctl(uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+/* A device fd of @bdf, from its group in a container, memory decode on */
+static int open_decoding(int group, const char *bdf)
+{
+	__u16 cmd;
+	__u64 cfg;
+	int fd;
+
+	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (fd < 0)
+		return -errno;
+	if (region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
+	    pread(fd, &cmd, 2, cfg + CFG_COMMAND) != 2)
+		return -EIO;
+	cmd |= CMD_MEMORY;
+	if (pwrite(fd, &cmd, 2, cfg + CFG_COMMAND) != 2)
+		return -EIO;
+	return fd;
+}
+
+FIXTURE(stall) {};
+FIXTURE_SETUP(stall) {}
+FIXTURE_TEARDOWN(stall) {}
+
+/* Up to three waits of STALL_WAIT_MS, then everything ends */
+TEST_F_TIMEOUT(stall, map_dma_stalled_in_a_fault_holds_up_no_other_user,
+	       120)
+{
+	struct bg map = {}, close_dev = {}, peer = {}, release = {};
+	int a = -1, b = -1, ga = -1, gb = -1, dev0, uffd;
+	bool closed, opened, released, stalled;
+	struct pollfd pfd;
+	char *bar, *ubuf, *page;
+
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_SLOT_TESTDEV0_BDF));
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_SLOT_TESTDEV1_BDF));
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_TESTDEV_BDF));
+
+	/* Container a: the slot's group; its BAR0 mapped for peer DMA */
+	a = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, a);
+	ga = group_open(TB_SLOT_TESTDEV0_BDF);
+	ASSERT_LE(0, ga);
+	ASSERT_EQ(0, ioctl(ga, VFIO_GROUP_SET_CONTAINER, &a));
+	ASSERT_EQ(0, ioctl(a, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	dev0 = open_decoding(ga, TB_SLOT_TESTDEV0_BDF);
+	ASSERT_LE(0, dev0);
+	bar = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, dev0,
+		   (off_t)VFIO_PCI_BAR0_REGION_INDEX << 40);
+	ASSERT_NE(MAP_FAILED, bar);
+	ASSERT_EQ(0, _map(a, BAR_IOVA, PG, bar, RW));
+
+	/* Container b, another group, maps the same BAR */
+	b = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, b);
+	gb = group_open(TB_TESTDEV_BDF);
+	ASSERT_LE(0, gb);
+	ASSERT_EQ(0, ioctl(gb, VFIO_GROUP_SET_CONTAINER, &b));
+	ASSERT_EQ(0, ioctl(b, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, _map(b, BAR_IOVA, PG, bar, RW));
+
+	/* The stall: MAP_DMA in a of memory whose fault nobody serves */
+	ubuf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ubuf);
+	uffd = uffd_missing(ubuf, 2 * PG);
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
+	map.fd = a;
+	map.ptr = ubuf;
+	ASSERT_EQ(0, pthread_create(&map.thread, NULL, bg_map, &map));
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	stalled = poll(&pfd, 1, 5000) == 1 &&
+		  !__atomic_load_n(&map.done, __ATOMIC_ACQUIRE);
+	/*
+	 * Upstream 6.12 pins without letting the fault wait (a userfaultfd
+	 * page is -EFAULT there): no stall, nothing to hold anyone up.  Ours
+	 * waits, so the rest of the test is the real one.
+	 */
+	if (tb_ours())
+		EXPECT_TRUE(stalled);
+
+	/* Last close of dev0: its BAR mapping goes from a and b */
+	munmap(bar, PG);
+	close_dev.fd = dev0;
+	ASSERT_EQ(0, pthread_create(&close_dev.thread, NULL, bg_close,
+				    &close_dev));
+	closed = bg_wait(&close_dev, STALL_WAIT_MS);
+	/* The other device of dev0's device set */
+	peer.fd = ga;
+	peer.name = TB_SLOT_TESTDEV1_BDF;
+	ASSERT_EQ(0, pthread_create(&peer.thread, NULL, bg_open_close, &peer));
+	opened = bg_wait(&peer, STALL_WAIT_MS);
+	/* Another container goes, with its link to dev0 */
+	release.fd = b;
+	release.fd2 = gb;
+	ASSERT_EQ(0, pthread_create(&release.thread, NULL, bg_release,
+				    &release));
+	released = bg_wait(&release, STALL_WAIT_MS);
+
+	/* Let the fault go: everything ends, on any kernel */
+	page = calloc(1, PG);
+	ASSERT_NE(NULL, page);
+	ASSERT_EQ(0, uffd_serve(uffd, ubuf, 2 * PG, page));
+	ASSERT_EQ(0, pthread_join(map.thread, NULL));
+	ASSERT_EQ(0, pthread_join(close_dev.thread, NULL));
+	ASSERT_EQ(0, pthread_join(peer.thread, NULL));
+	ASSERT_EQ(0, pthread_join(release.thread, NULL));
+
+	EXPECT_TRUE(closed) TH_LOG("the device's last close waited for the stalled MAP_DMA");
+	EXPECT_TRUE(opened) TH_LOG("an open in the same device set waited for the stalled MAP_DMA");
+	EXPECT_TRUE(released) TH_LOG("another container's release waited for the stalled MAP_DMA");
+	EXPECT_EQ(0, close_dev.ret);
+	EXPECT_EQ(0, peer.ret);
+	EXPECT_EQ(0, release.ret);
+	/* Upstream 6.12 refuses the userfaultfd page instead of waiting */
+	EXPECT_TRUE(map.ret == 0 || (!stalled && map.ret == -EFAULT));
+
+	free(page);
+	close(uffd);
+	munmap(ubuf, 2 * PG);
+	close(ga);
+	close(a);
 }
 
 TEST_HARNESS_MAIN
