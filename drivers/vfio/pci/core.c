@@ -192,8 +192,9 @@ static void *vfio_pci_reset_domain(struct vfio_pci_core_device *core)
  * config header are accepted.  Sets the pci_dev's driver data to @core.
  * Undo with vfio_pci_core_unregister_device().
  *
- * Return: 0 or a negative errno; on failure the caller still owns @core
- * and drops it with vfio_put_device().
+ * Return: 0 or a negative errno (-EBUSY for an SR-IOV PF whose VFs are
+ * enabled); on failure the caller still owns @core and drops it with
+ * vfio_put_device().
  */
 int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 {
@@ -205,6 +206,15 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 		return -EINVAL;
 	if (WARN_ON(&pdev->dev != core->vdev.dev))
 		return -EINVAL;
+	/*
+	 * VFs that already exist belong to whoever enabled them, and may be
+	 * in use by the host or by other users: the PF's user could reset
+	 * them from under those (FLR of the PF).  They must be gone first.
+	 */
+	if (pci_num_vf(pdev)) {
+		pci_warn(pdev, "vfio: refusing a PF with SR-IOV enabled; disable its VFs first\n");
+		return -EBUSY;
+	}
 	/*
 	 * A host console (vgacon, a firmware framebuffer) must not keep
 	 * drawing on a device the user owns: hand the device over for good.
