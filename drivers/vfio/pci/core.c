@@ -270,10 +270,11 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);
  * vfio_pci_core_enable - prepare the device for a new user
  * @core: the device
  *
- * Powers the device up, enables it, saves its config space for
- * vfio_pci_core_disable() to restore, resets it when a function reset is
- * available and leaves bus mastering off: the user turns it on through the
- * config region once it has set up DMA.  Called with dev_set->lock held,
+ * Powers the device up, turns bus mastering off, enables it, saves its
+ * config space for vfio_pci_core_disable() to restore and resets it when
+ * a function reset is available: the user turns bus mastering on
+ * through the config region once it has set up DMA, and the state saved
+ * never has it on, whoever set it before.  Called with dev_set->lock held,
  * from ops->open_device.  Undo with vfio_pci_core_disable().
  *
  * Return: 0 or a negative errno, with nothing left to undo.
@@ -289,11 +290,12 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 	if (ret)
 		pci_warn(pdev, "vfio: cannot power up: %d\n", ret);
 
+	/* Before anything is saved: the state restored at close has no BME. */
+	pci_clear_master(pdev);
 	ret = pci_enable_device(pdev);
 	if (ret)
 		return ret;
 
-	/* The state to go back to when the user is done. */
 	pci_save_state(pdev);
 	core->saved_state = pci_store_saved_state(pdev);
 	if (!core->saved_state)
@@ -305,11 +307,10 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 		if (ret)
 			pci_dbg(pdev, "vfio: no reset on open: %d\n", ret);
 	}
-	pci_clear_master(pdev);
 
 	ret = vfio_pci_cfg_init(core);
 	if (ret)
-		goto err_disable;
+		goto err_restore;
 
 	/* After config: the user's view of INTx disable is the device's. */
 	ret = vfio_pci_irq_open(core);
@@ -324,12 +325,12 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 
 err_cfg:
 	vfio_pci_cfg_exit(core);
-err_disable:
-	pci_disable_device(pdev);
+err_restore:
 	if (core->saved_state) {
 		pci_load_and_free_saved_state(pdev, &core->saved_state);
 		pci_restore_state(pdev);
 	}
+	pci_disable_device(pdev);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_enable);
@@ -356,9 +357,10 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_finish_enable);
  * vfio_pci_core_disable - give the device back after its user is gone
  * @core: the device
  *
- * Tears down interrupts and BAR mappings, disables the device, resets it
- * if it can and restores the config space saved by vfio_pci_core_enable().
- * Called with dev_set->lock held, from ops->close_device; cannot fail.
+ * Tears down interrupts and BAR mappings, turns bus mastering off, resets
+ * the device if it can, restores the config space saved by
+ * vfio_pci_core_enable() and disables it.  Called with dev_set->lock held,
+ * from ops->close_device; cannot fail.
  */
 void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 {
@@ -374,17 +376,19 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 	vfio_pci_mmap_unpad(core);
 	vfio_pci_cfg_exit(core);
 
+	/* No DMA from here on, whatever the user left programmed. */
 	pci_clear_master(pdev);
-	pci_disable_device(pdev);
 
 	/*
 	 * Load the saved state first: the reset below must not save the
-	 * user's config over it.  The PCI device lock is only tried: remove()
-	 * holds it while it waits for this very close.
+	 * user's config over it.  Decode and INTx go off for the reset.  The
+	 * PCI device lock is only tried: remove() holds it while it waits for
+	 * this very close.
 	 */
 	if (core->saved_state &&
 	    pci_load_and_free_saved_state(pdev, &core->saved_state))
 		pci_warn(pdev, "vfio: cannot reload saved config space\n");
+	pci_write_config_word(pdev, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
 
 	core->needs_reset = true;
 	if (vfio_pci_reset_works(core) && pci_dev_trylock(pdev)) {
@@ -392,7 +396,13 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 			core->needs_reset = false;
 		pci_dev_unlock(pdev);
 	}
+	/*
+	 * Restore, then disable: the state saved at open has bus mastering
+	 * off, and disabling clears it again should the restore have nothing
+	 * to write back.
+	 */
 	pci_restore_state(pdev);
+	pci_disable_device(pdev);
 
 	/* Without a function reset, the set's bus reset may do. */
 	vfio_pci_dev_set_idle_reset(core);
