@@ -266,18 +266,53 @@ void vfio_pci_core_unregister_device(struct vfio_pci_core_device *core)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);
 
+/*
+ * Reset the device for its new user, then save the config space that
+ * vfio_pci_core_disable() gives back.  Both happen under the PCI device
+ * lock, so that a reset from elsewhere (sysfs) cannot run between them and
+ * leave us saving a device in the middle of its reset.  The lock is only
+ * tried, as remove() holds it while it waits for a close: when it is taken
+ * the open fails with -EAGAIN rather than hand over a device that was not
+ * reset.  A device whose reset fails otherwise is handed over as it is.
+ */
+static int vfio_pci_open_reset_save(struct vfio_pci_core_device *core)
+{
+	struct pci_dev *pdev = core->pdev;
+	bool locked = false;
+	int ret;
+
+	if (vfio_pci_reset_works(core)) {
+		if (!pci_dev_trylock(pdev))
+			return -EAGAIN;
+		locked = true;
+		ret = pci_reset_function_locked(pdev);
+		if (ret)
+			pci_dbg(pdev, "vfio: no reset on open: %d\n", ret);
+	}
+
+	pci_save_state(pdev);
+	core->saved_state = pci_store_saved_state(pdev);
+	if (locked)
+		pci_dev_unlock(pdev);
+	if (!core->saved_state)
+		pci_warn(pdev, "vfio: cannot save config space, it will not be restored\n");
+	return 0;
+}
+
 /**
  * vfio_pci_core_enable - prepare the device for a new user
  * @core: the device
  *
- * Powers the device up, turns bus mastering off, enables it, saves its
- * config space for vfio_pci_core_disable() to restore and resets it when
- * a function reset is available: the user turns bus mastering on
+ * Powers the device up, turns bus mastering off, enables it, resets it
+ * when a function reset is available and saves its config space for
+ * vfio_pci_core_disable() to restore: the user turns bus mastering on
  * through the config region once it has set up DMA, and the state saved
  * never has it on, whoever set it before.  Called with dev_set->lock held,
  * from ops->open_device.  Undo with vfio_pci_core_disable().
  *
- * Return: 0 or a negative errno, with nothing left to undo.
+ * Return: 0 or a negative errno, with nothing left to undo; -EAGAIN when
+ * the device could not be reset because its PCI device lock is held
+ * (try again later).
  */
 int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 {
@@ -296,17 +331,9 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 	if (ret)
 		return ret;
 
-	pci_save_state(pdev);
-	core->saved_state = pci_store_saved_state(pdev);
-	if (!core->saved_state)
-		pci_warn(pdev, "vfio: cannot save config space, it will not be restored\n");
-
-	/* Whatever the last user or the host left in the device goes. */
-	if (vfio_pci_reset_works(core)) {
-		ret = pci_try_reset_function(pdev);
-		if (ret)
-			pci_dbg(pdev, "vfio: no reset on open: %d\n", ret);
-	}
+	ret = vfio_pci_open_reset_save(core);
+	if (ret)
+		goto err_disable;
 
 	ret = vfio_pci_cfg_init(core);
 	if (ret)
@@ -330,7 +357,9 @@ err_restore:
 		pci_load_and_free_saved_state(pdev, &core->saved_state);
 		pci_restore_state(pdev);
 	}
+err_disable:
 	pci_disable_device(pdev);
+	vfio_pci_set_idle(core, true);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_enable);
@@ -383,7 +412,8 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 	 * Load the saved state first: the reset below must not save the
 	 * user's config over it.  Decode and INTx go off for the reset.  The
 	 * PCI device lock is only tried: remove() holds it while it waits for
-	 * this very close.
+	 * this very close.  A device that misses its reset here gets one at
+	 * its next open, which fails rather than go without.
 	 */
 	if (core->saved_state &&
 	    pci_load_and_free_saved_state(pdev, &core->saved_state))
