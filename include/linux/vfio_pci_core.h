@@ -73,7 +73,9 @@ struct vfio_pci_vf_token;
 /**
  * struct vfio_pci_core_opts - behaviour a bus driver chooses per device
  * @nointxmask: never mask INTx at the device (DisINTx), only at the
- *              interrupt controller, even if the device supports it
+ *              interrupt controller, even if the device supports it; set
+ *              by vfio_pci_core_register_device() too for devices known to
+ *              have a broken DisINTx
  * @disable_vga: do not offer the legacy VGA region
  * @disable_idle_d3: leave the device in D0 while no user holds it
  *

@@ -168,6 +168,34 @@ void vfio_pci_core_release_dev(struct vfio_device *vdev)
 EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);
 
 /*
+ * Devices whose INTx disable bit (DisINTx) can be set but does not keep
+ * them from asserting INTx, or whose interrupt status bit does not work:
+ * masking them at the device on a shared line would fail.  The Intel
+ * X710/XL710/XXV710/X722 (i40e) and X550 controllers.
+ */
+static const struct pci_device_id vfio_pci_intx_mask_broken[] = {
+	{ PCI_VDEVICE(INTEL, 0x1572) },	/* X710 10GbE SFP+ */
+	{ PCI_VDEVICE(INTEL, 0x1574) },	/* XL710 emulation */
+	{ PCI_VDEVICE(INTEL, 0x1580) },	/* XL710 40GbE backplane */
+	{ PCI_VDEVICE(INTEL, 0x1581) },	/* X710 10GbE backplane */
+	{ PCI_VDEVICE(INTEL, 0x1583) },	/* XL710 40GbE QSFP+ */
+	{ PCI_VDEVICE(INTEL, 0x1584) },	/* XL710 40GbE QSFP+ */
+	{ PCI_VDEVICE(INTEL, 0x1585) },	/* X710 10GbE QSFP+ */
+	{ PCI_VDEVICE(INTEL, 0x1586) },	/* X710 10GBASE-T */
+	{ PCI_VDEVICE(INTEL, 0x1587) },	/* XL710 20GbE backplane */
+	{ PCI_VDEVICE(INTEL, 0x1588) },	/* XL710 20GbE backplane */
+	{ PCI_VDEVICE(INTEL, 0x1589) },	/* X710/X557-AT 10GBASE-T */
+	{ PCI_VDEVICE(INTEL, 0x158a) },	/* XXV710 25GbE backplane */
+	{ PCI_VDEVICE(INTEL, 0x158b) },	/* XXV710 25GbE SFP28 */
+	{ PCI_VDEVICE(INTEL, 0x37d0) },	/* X722 10GbE SFP+ */
+	{ PCI_VDEVICE(INTEL, 0x37d1) },	/* X722 1GbE */
+	{ PCI_VDEVICE(INTEL, 0x37d2) },	/* X722 10GBASE-T */
+	{ PCI_VDEVICE(INTEL, 0x1563) },	/* X550 */
+	{ PCI_VDEVICE(INTEL, 0x15d1) },	/* X550T */
+	{ }
+};
+
+/*
  * Devices that a reset of this one also resets must be opened and closed
  * under one lock: key the device set by the narrowest reset that works,
  * the slot, else the bus, else the device alone.
@@ -189,7 +217,9 @@ static void *vfio_pci_reset_domain(struct vfio_pci_core_device *core)
  *        vfio_pci_core_init_dev(); @core->opts filled in
  *
  * Called from the bus driver's PCI probe.  Only endpoints with a normal
- * config header are accepted.  Sets the pci_dev's driver data to @core.
+ * config header are accepted.  Sets the pci_dev's driver data to @core,
+ * and @core->opts.nointxmask for a device known to have a broken INTx
+ * disable bit.
  * Undo with vfio_pci_core_unregister_device().
  *
  * Return: 0 or a negative errno (-EBUSY for an SR-IOV PF whose VFs are
@@ -214,6 +244,12 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 	if (pci_num_vf(pdev)) {
 		pci_warn(pdev, "vfio: refusing a PF with SR-IOV enabled; disable its VFs first\n");
 		return -EBUSY;
+	}
+	/* INTx then needs a line of its own, masked at the irqchip. */
+	if (!core->opts.nointxmask &&
+	    pci_match_id(vfio_pci_intx_mask_broken, pdev)) {
+		pci_info(pdev, "vfio: INTx disable is broken on this device, INTx is masked at the interrupt controller\n");
+		core->opts.nointxmask = true;
 	}
 	/*
 	 * A host console (vgacon, a firmware framebuffer) must not keep

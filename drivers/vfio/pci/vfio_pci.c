@@ -5,7 +5,8 @@
  * All the work is done by vfio-pci-core; this is its ops table and the
  * pci_driver that userspace binds devices to.  The driver matches nothing
  * by itself: a device is bound through driver_override or new_id, or by
- * the IDs listed in the "ids" module parameter.
+ * the IDs listed in the "ids" module parameter.  Devices on the denylist
+ * are refused whichever way, unless the disable_denylist parameter is set.
  */
 
 #include <linux/module.h>
@@ -32,11 +33,58 @@ MODULE_PARM_DESC(disable_idle_d3, "Keep unused devices in D0 instead of D3hot");
 
 static bool disable_denylist;
 module_param(disable_denylist, bool, 0444);
-MODULE_PARM_DESC(disable_denylist, "Also bind devices known to misbehave when assigned");
+MODULE_PARM_DESC(disable_denylist, "Also bind devices on the denylist (errata that make assigning them unsafe); each one is logged");
+
+static char denylist_extra[16];
+module_param_string(denylist_extra, denylist_extra, sizeof(denylist_extra),
+		    0444);
+MODULE_PARM_DESC(denylist_extra, "TEST ONLY: deny one more device, vendor:device in hex, so the denylist can be exercised on a machine without a denied device");
 
 static bool enable_sriov;
 module_param(enable_sriov, bool, 0444);
 MODULE_PARM_DESC(enable_sriov, "Allow enabling SR-IOV on PFs bound to vfio-pci (through sysfs sriov_numvfs)");
+
+/*
+ * Devices that must not be handed to a user: their errata may lead to
+ * exploitable stability or security problems when a user drives them.
+ * Intel QuickAssist (DH895xCC, C3xxx and C62x, PFs and VFs) and the
+ * Sapphire Rapids stepping 0 DSA and IAX accelerators.
+ */
+static const struct pci_device_id vfio_pci_denylist[] = {
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_DSA_SPR0) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_IAX_SPR0) },
+	{ }
+};
+
+/* The device named by denylist_extra, parsed at load; vendor 0: none. */
+static u16 denylist_extra_vendor, denylist_extra_device;
+
+static bool vfio_pci_on_denylist(struct pci_dev *pdev)
+{
+	if (pci_match_id(vfio_pci_denylist, pdev))
+		return true;
+	return denylist_extra_vendor && pdev->vendor == denylist_extra_vendor &&
+	       pdev->device == denylist_extra_device;
+}
+
+/* May @pdev be bound?  Says why not, or that the admin overrode it. */
+static bool vfio_pci_denied(struct pci_dev *pdev)
+{
+	if (!vfio_pci_on_denylist(pdev))
+		return false;
+	if (disable_denylist) {
+		pci_warn(pdev, "vfio-pci: device on the denylist bound anyway (disable_denylist=1): its errata may let its user destabilize the host\n");
+		return false;
+	}
+	pci_warn(pdev, "vfio-pci: refusing a device on the denylist (errata unsafe to assign); disable_denylist=1 overrides\n");
+	return true;
+}
 
 static const struct vfio_device_ops vfio_pci_ops = {
 	.name		= "vfio-pci",
@@ -57,6 +105,9 @@ static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct vfio_pci_core_device *core;
 	int ret;
+
+	if (vfio_pci_denied(pdev))
+		return -EINVAL;
 
 	core = vfio_alloc_device(vfio_pci_core_device, vdev, &pdev->dev,
 				 &vfio_pci_ops);
@@ -127,10 +178,28 @@ static void __init vfio_pci_add_ids(void)
 	}
 }
 
+static void __init vfio_pci_parse_denylist_extra(void)
+{
+	unsigned int vendor, device;
+
+	if (!*denylist_extra)
+		return;
+	if (sscanf(denylist_extra, "%x:%x", &vendor, &device) != 2 ||
+	    !vendor || vendor > 0xffff || device > 0xffff) {
+		pr_warn("vfio-pci: ignoring malformed denylist_extra \"%s\"\n",
+			denylist_extra);
+		return;
+	}
+	denylist_extra_vendor = vendor;
+	denylist_extra_device = device;
+	pr_warn("vfio-pci: test only: denying %04x:%04x too\n", vendor, device);
+}
+
 static int __init vfio_pci_init(void)
 {
 	int ret;
 
+	vfio_pci_parse_denylist_extra();
 	ret = pci_register_driver(&vfio_pci_driver);
 	if (ret)
 		return ret;
