@@ -112,6 +112,10 @@ struct vfio_pci_core_opts {
  * @cmd: last value of the COMMAND register seen by the driver, under
  *       @memory_lock; BAR accesses test its memory bit instead of asking
  *       the device every time
+ * @bar_regs: the BAR registers the device had when it was opened, written
+ *            back should a reset vfio did not do clear them (see
+ *            vfio_pci_bars_check()); set at open, then read under
+ *            @memory_lock
  * @msix_bar: BAR holding the MSI-X table, or -1
  * @msix_offset: offset of the MSI-X table in @msix_bar
  * @msix_size: size of the MSI-X table in bytes
@@ -147,6 +151,7 @@ struct vfio_pci_core_device {
 
 	struct rw_semaphore memory_lock;
 	u16 cmd;
+	u32 bar_regs[PCI_STD_NUM_BARS];
 	int msix_bar;
 	u32 msix_offset;
 	u32 msix_size;

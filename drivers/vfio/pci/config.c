@@ -729,6 +729,7 @@ static int cfg_write_device(struct vfio_pci_core_device *core,
 	was_on = vfio_pci_memory_enabled(core);
 	if (!(cfg_byte_of(off, val, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		vfio_pci_mmap_zap(core);
+	vfio_pci_bars_check(core, cfg_byte_of(off, val, PCI_COMMAND));
 	ret = cfg_hw_update(core->pdev, off, len, val, bits);
 	vfio_pci_cmd_refresh(core);
 	now_on = vfio_pci_memory_enabled(core);

@@ -93,6 +93,60 @@ void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core)
 	core->cmd = cmd;
 }
 
+/**
+ * vfio_pci_bars_check - put back BARs a reset behind vfio's back cleared
+ * @core: the device, open
+ * @cmd: the COMMAND value about to be written to the device
+ *
+ * A reset that neither vfio nor the PCI core did, and so saved and
+ * restored nothing around (a secondary bus reset from the bridge, the
+ * device resetting itself), turns decode off and zeroes the BARs while
+ * vfio still reaches the device at the old addresses.  When @cmd turns
+ * memory or I/O decode back on, the BARs that no longer hold what they
+ * held at open are written back first, so that decode never comes back at
+ * an address nobody assigned.  Called with memory_lock held for writing.
+ */
+void vfio_pci_bars_check(struct vfio_pci_core_device *core, u16 cmd)
+{
+	struct pci_dev *pdev = core->pdev;
+	u16 decode = cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	bool restored = false;
+	unsigned int i;
+	u16 now;
+	u32 bar;
+
+	lockdep_assert_held_write(&core->memory_lock);
+	if (!decode || pci_read_config_word(pdev, PCI_COMMAND, &now))
+		return;
+	/* Decode already on was not lost. */
+	if (!(decode & ~now))
+		return;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * i;
+
+		if (pci_read_config_dword(pdev, reg, &bar) ||
+		    bar == core->bar_regs[i])
+			continue;
+		pci_write_config_dword(pdev, reg, core->bar_regs[i]);
+		restored = true;
+	}
+	if (restored)
+		pci_info_ratelimited(pdev, "vfio: BARs cleared by a reset outside vfio, restored\n");
+}
+
+/* What vfio_pci_bars_check() puts back. */
+static void vfio_pci_bars_record(struct vfio_pci_core_device *core)
+{
+	unsigned int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++)
+		if (pci_read_config_dword(core->pdev,
+					  PCI_BASE_ADDRESS_0 + 4 * i,
+					  &core->bar_regs[i]))
+			core->bar_regs[i] = 0;
+}
+
 /*
  * Tell the kernel users of the device's memory (type1 mapping a BAR for
  * peer-to-peer DMA) that it went away.  The caller changed decode or reset
@@ -370,6 +424,7 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *core)
 	ret = vfio_pci_open_reset_save(core);
 	if (ret)
 		goto err_disable;
+	vfio_pci_bars_record(core);
 
 	ret = vfio_pci_cfg_init(core);
 	if (ret)

@@ -42,6 +42,7 @@ static inline bool vfio_pci_memory_enabled(struct vfio_pci_core_device *core)
 }
 
 void vfio_pci_cmd_refresh(struct vfio_pci_core_device *core);
+void vfio_pci_bars_check(struct vfio_pci_core_device *core, u16 cmd);
 void vfio_pci_notify(struct vfio_pci_core_device *core,
 		     enum vfio_device_event event);
 
