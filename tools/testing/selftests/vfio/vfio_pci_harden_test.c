@@ -83,7 +83,7 @@ static int set_command_bits(int fd, uint16_t bits)
 	return _vfio_config_set_reg(fd, CFG_COMMAND, 2, cmd | bits);
 }
 
-static void sriov_numvfs(const char *pf, const char *n)
+static void set_numvfs(const char *pf, const char *n)
 {
 	char path[PATH_MAX];
 
@@ -126,7 +126,7 @@ FIXTURE_SETUP(pf_with_vfs)
 		SKIP(return, "VFs have no IOMMU group in the no-IOMMU boot");
 	vfio_pci_save(TB_NVME_PF_BDF, &self->saved);
 	ASSERT_TRUE(vfio_pci_driver_is(TB_NVME_PF_BDF, "nvme"));
-	sriov_numvfs(TB_NVME_PF_BDF, "2");
+	set_numvfs(TB_NVME_PF_BDF, "2");
 	for (int i = 0; i < 200 && !(device_present(TB_NVME_VF0_BDF) &&
 				     device_present(TB_NVME_VF1_BDF)); i++)
 		usleep(10 * 1000);
@@ -139,7 +139,7 @@ FIXTURE_TEARDOWN(pf_with_vfs)
 {
 	/* Back on nvme first: only a driver can take its VFs away. */
 	EXPECT_EQ(0, _vfio_pci_restore(&self->saved));
-	sriov_numvfs(TB_NVME_PF_BDF, "0");
+	set_numvfs(TB_NVME_PF_BDF, "0");
 }
 
 TEST_F(pf_with_vfs, pf_with_vfs_refused_ebusy)
@@ -227,7 +227,9 @@ FIXTURE_SETUP(denylist)
 	memset(&self->saved, 0, sizeof(self->saved));
 	self->reloaded = false;
 	if (!tb_ours())
-		SKIP(return, "denylist_extra is a test-only parameter of our vfio-pci; upstream cannot deny a device of the bed");
+		SKIP(return,
+		     "denylist_extra is a test-only parameter of our vfio-pci; %s",
+		     "upstream cannot deny a device of the bed");
 	snprintf(self->id, sizeof(self->id), "%04lx:%04lx",
 		 vfio_pci_attr_ulong(TB_TESTDEV_BDF, "vendor"),
 		 vfio_pci_attr_ulong(TB_TESTDEV_BDF, "device"));
@@ -336,8 +338,9 @@ TEST_F_TIMEOUT(nvme, open_with_device_lock_held_fails_eagain, 120)
 		if (before && after) {
 			overlapped++;
 			EXPECT_EQ(EAGAIN, err)
-				TH_LOG("iteration %d: open at +%llu ms, inside a reset holding the device lock, %s",
+				TH_LOG("iteration %d: open at +%llu ms, %s, %s",
 				       i, (unsigned long long)(opened - start),
+				       "inside a reset holding the device lock",
 				       err ? strerror(err) :
 				       "succeeded without a reset of its own");
 		} else if (err) {
@@ -345,6 +348,7 @@ TEST_F_TIMEOUT(nvme, open_with_device_lock_held_fails_eagain, 120)
 		}
 	}
 	/* Otherwise nothing was tested: the resets were all too quick. */
+	TH_LOG("%d of 8 opens fell inside a sysfs reset", overlapped);
 	EXPECT_LT(0, overlapped);
 	open_check_mark_close(_metadata, &self->dev);
 }
