@@ -435,12 +435,17 @@ static void vfio_device_close(struct vfio_device *vdev)
 static int vfio_device_fop_release(struct inode *inode, struct file *file)
 {
 	struct vfio_device_file *df = file->private_data;
+	struct vfio_device *vdev = df->vdev;
 
-	vfio_device_close(df->vdev);
-	vfio_device_put_registration(df->vdev);
+	vfio_device_close(vdev);
 	if (df->group_file)
 		vfio_group_close_device_file(df->group_file);
 	kfree(df);
+	/*
+	 * Last: dropping the registration may let an unregistration finish
+	 * and remove the group, which must find this file forgotten.
+	 */
+	vfio_device_put_registration(vdev);
 	return 0;
 }
 

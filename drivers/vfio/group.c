@@ -488,6 +488,10 @@ out_free:
 /**
  * vfio_group_close_device_file - a device file opened through a group closed
  * @group_file: the group file it held
+ *
+ * Called before the file drops its registration reference: once that is
+ * gone the last device of the group may be removed, and the group must not
+ * count the file as open any more by then.
  */
 void vfio_group_close_device_file(struct file *group_file)
 {
