@@ -4,7 +4,10 @@
  * and handing out device fds.  Every errno asserted here is the one
  * upstream 6.12 returns.
  */
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 
 #include "vfio_test_util.h"
 
@@ -464,6 +467,141 @@ TEST_F(wrong_container_fd, refused_set_container_leaves_group_detached)
 	vfio_group_set_container_err(variant->err, self->dev.group, self->fd);
 	ASSERT_EQ(VFIO_GROUP_FLAGS_VIABLE, vfio_group_flags(self->dev.group));
 	vfio_group_set_container(self->dev.group, self->dev.container);
+}
+
+/*
+ * The two functions of the multifunction slot share one IOMMU group; each
+ * is bound to and unbound from vfio-pci in a loop of its own, so one of
+ * them keeps registering while the other takes the group's last device
+ * away.  Every bind must succeed, and while a function is bound its group
+ * node must be there and be the group's (its device number is the one
+ * sysfs gives the group).  At c9a626b the node of a group whose last
+ * device went was removed after the group had left the lookup list, with
+ * no lock: a registration in between made a new group of the same name,
+ * whose class device collided with the old one ("sysfs: cannot create
+ * duplicate filename '/devices/virtual/vfio/N'") and whose bind failed
+ * with EEXIST.
+ */
+#define CHURN_ROUNDS		1500
+#define CHURN_SECONDS		60
+#define CHURN_TIMEOUT_S		200
+#define VFIO_PCI_BIND		PCI_DRIVERS "/" VFIO_PCI_DRIVER "/bind"
+#define VFIO_PCI_UNBIND		PCI_DRIVERS "/" VFIO_PCI_DRIVER "/unbind"
+
+struct churn {
+	pthread_t thread;
+	const char *bdf;
+	time_t deadline;
+	int rounds;
+	int err;		/* 0, or the errno of the failing step */
+	const char *step;	/* what failed */
+};
+
+/* 0 when /dev/vfio/@group is a char device with the group's dev_t. */
+static int churn_check_node(int group)
+{
+	char path[PATH_MAX], dev[32];
+	unsigned int maj, min;
+	struct stat st;
+	int err;
+
+	snprintf(path, sizeof(path), "/sys/class/vfio/%d/dev", group);
+	err = vfio_sysfs_read(path, dev, sizeof(dev));
+	if (err)
+		return err;
+	vfio_group_path(group, path, sizeof(path));
+	if (stat(path, &st))
+		return errno;
+	return sscanf(dev, "%u:%u", &maj, &min) == 2 &&
+	       S_ISCHR(st.st_mode) && st.st_rdev == makedev(maj, min) ?
+	       0 : ESTALE;
+}
+
+static void *churn_fn(void *arg)
+{
+	struct churn *c = arg;
+	int group;
+
+	group = vfio_pci_group(c->bdf);
+	if (group < 0) {
+		c->err = -group;
+		c->step = "iommu_group";
+		return NULL;
+	}
+	for (c->rounds = 0; c->rounds < CHURN_ROUNDS; c->rounds++) {
+		if (time(NULL) > c->deadline)
+			break;
+		c->err = vfio_sysfs_write(VFIO_PCI_BIND, c->bdf);
+		if (c->err) {
+			c->step = "bind";
+			break;
+		}
+		c->err = churn_check_node(group);
+		if (c->err) {
+			c->step = "group node";
+			break;
+		}
+		c->err = vfio_sysfs_write(VFIO_PCI_UNBIND, c->bdf);
+		if (c->err) {
+			c->step = "unbind";
+			break;
+		}
+	}
+	return NULL;
+}
+
+FIXTURE(group_churn)
+{
+	struct vfio_pci_binding saved[2];
+	struct churn churn[2];
+};
+
+FIXTURE_SETUP(group_churn)
+{
+	const char *bdfs[2] = { TB_PAIR_E1000_BDF, TB_PAIR_TESTDEV_BDF };
+	char path[PATH_MAX];
+	int i;
+
+	memset(self->saved, 0, sizeof(self->saved));
+	for (i = 0; i < 2; i++) {
+		vfio_pci_save(bdfs[i], &self->saved[i]);
+		/* Unbound, with vfio-pci as the only driver that may bind. */
+		vfio_pci_bind(bdfs[i], VFIO_NO_DRIVER);
+		snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override",
+			 bdfs[i]);
+		ASSERT_EQ(0, vfio_sysfs_write(path, VFIO_PCI_DRIVER));
+		self->churn[i].bdf = bdfs[i];
+	}
+	ASSERT_EQ(vfio_pci_group(bdfs[0]), vfio_pci_group(bdfs[1]));
+}
+
+FIXTURE_TEARDOWN(group_churn)
+{
+	vfio_pci_restore(&self->saved[1]);
+	vfio_pci_restore(&self->saved[0]);
+}
+
+TEST_F_TIMEOUT(group_churn, bind_while_other_function_unbinds_always_works,
+	       CHURN_TIMEOUT_S)
+{
+	time_t deadline = time(NULL) + CHURN_SECONDS;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		self->churn[i].deadline = deadline;
+		ASSERT_EQ(0, pthread_create(&self->churn[i].thread, NULL,
+					    churn_fn, &self->churn[i]));
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(self->churn[i].thread, NULL));
+	for (i = 0; i < 2; i++) {
+		struct churn *c = &self->churn[i];
+
+		TH_LOG("%s: %d rounds", c->bdf, c->rounds);
+		EXPECT_EQ(0, c->err)
+			TH_LOG("%s: round %d: %s: %s", c->bdf, c->rounds,
+			       c->step, strerror(c->err));
+	}
 }
 
 TEST_HARNESS_MAIN
