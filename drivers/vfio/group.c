@@ -32,7 +32,11 @@ static struct {
 	struct class *class;
 	dev_t devt;
 	struct ida minors;
-	struct mutex lock;	/* protects list */
+	/*
+	 * Protects list, and is held across adding and deleting a group's
+	 * node, so that one name never belongs to two groups at once.
+	 */
+	struct mutex lock;
 	struct list_head list;
 } vfio_groups;
 
@@ -258,14 +262,21 @@ void vfio_group_remove_device(struct vfio_device *vdev)
 	struct vfio_group *group = vdev->group;
 	bool last;
 
+	/*
+	 * Leaving the list and deleting the node are one step under the
+	 * lock lookups take, as creating and adding them are: a device of
+	 * the same IOMMU group registering meanwhile either finds this group
+	 * or creates a new one once the old name is free again.
+	 */
 	mutex_lock(&vfio_groups.lock);
 	last = refcount_dec_and_test(&group->drivers);
-	if (last)
+	if (last) {
 		list_del(&group->next);
+		cdev_device_del(&group->cdev, &group->dev);
+	}
 	mutex_unlock(&vfio_groups.lock);
 
 	if (last) {
-		cdev_device_del(&group->cdev, &group->dev);
 		mutex_lock(&group->lock);
 		WARN_ON(group->device_files);
 		group->dead = true;
