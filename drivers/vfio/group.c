@@ -596,17 +596,30 @@ EXPORT_SYMBOL_GPL(vfio_file_is_group);
  * vfio_file_iommu_group - the IOMMU group behind a vfio group file
  * @file: any file
  *
- * Return: the IOMMU group, or NULL when @file is not a group file or the
- * group has no real IOMMU.  No reference is taken: the result is valid
- * while the caller holds @file.
+ * For KVM's SPAPR TCE support, which attaches its TCE tables to the IOMMU
+ * group of every vfio group the VM is given and is the one user left; on
+ * a kernel without CONFIG_SPAPR_TCE_IOMMU the answer is always NULL.  A
+ * group whose devices have no IOMMU of their own (no-IOMMU, emulated)
+ * answers with the IOMMU group made up for it.
+ *
+ * Return: NULL when @file is not a vfio group file or its group has lost
+ * its last device; otherwise the IOMMU group with a reference taken for
+ * the caller, which keeps it alive after @file is closed.  Undo with
+ * iommu_group_put().
  */
 struct iommu_group *vfio_file_iommu_group(struct file *file)
 {
 	struct vfio_group *group = file->private_data;
+	struct iommu_group *iommu_group = NULL;
 
-	if (!vfio_file_is_group(file) || group->kind != VFIO_GROUP_PHYS)
+	if (!IS_ENABLED(CONFIG_SPAPR_TCE_IOMMU) || !vfio_file_is_group(file))
 		return NULL;
-	return group->iommu_group;
+
+	mutex_lock(&group->lock);
+	if (!group->dead)
+		iommu_group = iommu_group_ref_get(group->iommu_group);
+	mutex_unlock(&group->lock);
+	return iommu_group;
 }
 EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
 
