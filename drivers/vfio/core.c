@@ -12,7 +12,12 @@
  *
  * The first open of a device calls ops->open_device and the last close
  * ops->close_device, both under the device set lock so a driver can look at
- * the open state of every device that shares a reset with this one.
+ * the open state of every device that shares a reset with this one.  Opens
+ * and closes of one device are serialized by its own open_lock, taken
+ * first: the last close announces VFIO_DEVICE_EVENT_RELEASE holding only
+ * that, so a listener that takes its time stalls this device alone, never
+ * the other devices of its set, and no open of this device can come in
+ * between the announcement and close_device().
  *
  * Kernel code that maps a device's memory for DMA (type1 mapping a BAR
  * mmap for peer-to-peer DMA) finds the device behind a vma with
@@ -177,6 +182,7 @@ static void vfio_device_release(struct device *dev)
 	if (vdev->ops->release)
 		vdev->ops->release(vdev);
 	srcu_cleanup_notifier_head(&vdev->notifier);
+	mutex_destroy(&vdev->open_lock);
 	vfio_fs_inode_put(vdev->inode);
 	ida_free(&vfio_dev_ida, vdev->index);
 	kvfree(vdev);
@@ -220,6 +226,7 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
 	vdev->dev = dev;
 	vdev->ops = ops;
 	INIT_LIST_HEAD(&vdev->group_next);
+	mutex_init(&vdev->open_lock);
 	init_completion(&vdev->unregistered);
 	srcu_init_notifier_head(&vdev->notifier);
 	if (ops->init) {
@@ -242,6 +249,7 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
 
 err_notifier:
 	srcu_cleanup_notifier_head(&vdev->notifier);
+	mutex_destroy(&vdev->open_lock);
 	vfio_fs_inode_put(vdev->inode);
 err_ida:
 	ida_free(&vfio_dev_ida, vdev->index);
@@ -383,6 +391,7 @@ static int vfio_device_first_open(struct vfio_device *vdev)
 {
 	int ret;
 
+	lockdep_assert_held(&vdev->open_lock);
 	lockdep_assert_held(&vdev->dev_set->lock);
 
 	if (!try_module_get(vdev->dev->driver->owner))
@@ -399,12 +408,12 @@ static int vfio_device_first_open(struct vfio_device *vdev)
 	return 0;
 }
 
+/* The listeners heard VFIO_DEVICE_EVENT_RELEASE already. */
 static void vfio_device_last_close(struct vfio_device *vdev)
 {
+	lockdep_assert_held(&vdev->open_lock);
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	/* DMA mappings of the device's memory go while it still decodes. */
-	vfio_device_notify(vdev, VFIO_DEVICE_EVENT_RELEASE);
 	vfio_container_unregister_device(vdev);
 	if (vdev->ops->close_device)
 		vdev->ops->close_device(vdev);
@@ -415,21 +424,39 @@ static int vfio_device_open(struct vfio_device *vdev)
 {
 	int ret = 0;
 
+	mutex_lock(&vdev->open_lock);
 	mutex_lock(&vdev->dev_set->lock);
 	if (!vdev->open_count)
 		ret = vfio_device_first_open(vdev);
 	if (!ret)
 		vdev->open_count++;
 	mutex_unlock(&vdev->dev_set->lock);
+	mutex_unlock(&vdev->open_lock);
 	return ret;
 }
 
 static void vfio_device_close(struct vfio_device *vdev)
 {
+	mutex_lock(&vdev->open_lock);
+	if (WARN_ON(!vdev->open_count))
+		goto out_unlock;
+
+	/*
+	 * Kernel users of the device's memory (DMA mappings of its BARs) let
+	 * go before close_device(), while the memory still decodes.  Only
+	 * open_lock is held: a listener that waits holds up this close and
+	 * the opens of this device, not the rest of the set, and no open can
+	 * hand the device to someone else while a mapping may remain.
+	 */
+	if (vdev->open_count == 1)
+		vfio_device_notify(vdev, VFIO_DEVICE_EVENT_RELEASE);
+
 	mutex_lock(&vdev->dev_set->lock);
-	if (!WARN_ON(!vdev->open_count) && !--vdev->open_count)
+	if (!--vdev->open_count)
 		vfio_device_last_close(vdev);
 	mutex_unlock(&vdev->dev_set->lock);
+out_unlock:
+	mutex_unlock(&vdev->open_lock);
 }
 
 static int vfio_device_fop_release(struct inode *inode, struct file *file)
@@ -637,12 +664,29 @@ EXPORT_SYMBOL_NS_GPL(vfio_device_put_from_vma, VFIO);
  *        vfio_device_get_from_vma()
  * @nb: the callback, called with an enum vfio_device_event and NULL data
  *
- * The callback runs in process context from whoever causes the event, with
- * locks of the core and of the bus driver held (dev_set->lock, and in
- * vfio-pci its config lock) but never one that a page fault on the
- * device's BARs takes: so it may take a lock under which the caller takes
- * mmap_lock.  It must not unregister itself: unregistering waits for
- * running callbacks.
+ * The callback runs in process context, in the task that causes the
+ * event, before that task goes on.  What it holds then:
+ *
+ * - %VFIO_DEVICE_EVENT_RELEASE comes from the core's last close of the
+ *   device with only the device's open_lock held: none of the core's
+ *   shared locks (no dev_set->lock, no group, container or global lock).
+ *   Opens of this device wait for the callback; nothing else does.
+ * - %VFIO_DEVICE_EVENT_MEMORY_OFF and %VFIO_DEVICE_EVENT_RESET come from
+ *   the bus driver with whatever it holds.  vfio-pci sends them: from a
+ *   config space write (the memory enable bit, the power state, the FLR
+ *   bit) with the device's config lock held; from VFIO_DEVICE_RESET with
+ *   none of its locks held; and for a slot or bus reset, to every device
+ *   of the set, with dev_set->lock held - VFIO_DEVICE_PCI_HOT_RESET, and
+ *   the reset at the last close of a set's devices, which also holds the
+ *   closing device's open_lock and runs after that device's RELEASE.
+ *
+ * No event comes with a lock held that a page fault on the device's BARs
+ * takes (vfio-pci's memory_lock), so the callback may take a lock under
+ * which its owner faults a BAR in with mmap_lock held.  It must not take
+ * dev_set->lock or an open_lock, nor wait for anything that does, and
+ * should not wait for anything a user can hold for long: a RESET of a set
+ * would keep every device of the set waiting.  It must not unregister
+ * itself: unregistering waits for running callbacks.
  *
  * Return: 0 or a negative errno; undo with vfio_device_unregister_notifier().
  */
@@ -673,12 +717,16 @@ EXPORT_SYMBOL_NS_GPL(vfio_device_unregister_notifier, VFIO);
  * @vdev: the device
  * @event: what happened
  *
- * For bus drivers.  Listeners take their own locks (type1 its iommu lock,
- * under which it faults BAR mappings in), so call this with none of the
- * locks a BAR fault takes; in vfio-pci that is memory_lock.  Send
- * VFIO_DEVICE_EVENT_MEMORY_OFF and _RESET once the change is done and the
- * user's BAR mappings are zapped, so a listener that maps the BAR again
- * cannot see the old memory.
+ * Bus drivers send VFIO_DEVICE_EVENT_MEMORY_OFF and _RESET; the core sends
+ * _RELEASE itself.  Listeners run synchronously and take their own locks
+ * (type1 its iommu lock, under which it faults BAR mappings in), so call
+ * this with none of the locks a BAR fault takes (in vfio-pci,
+ * memory_lock) and with as few others as possible: the caller waits for
+ * every listener, and so does whoever waits for a lock the caller holds.
+ * vfio_device_register_notifier() lists what is held for each event.
+ * Send MEMORY_OFF and RESET once the change is done and the user's BAR
+ * mappings are zapped, so a listener that maps the BAR again cannot see
+ * the old memory.
  */
 void vfio_device_notify(struct vfio_device *vdev,
 			enum vfio_device_event event)

@@ -15,18 +15,21 @@
  *
  * Lock order, outermost first, for the whole of drivers/vfio:
  *
- *   vfio_groups.lock       (group list and lookup)
- *     group->lock          (group state, its device list, its container)
- *       dev_set->lock      (open/close of the devices of a set)
- *         container->lock  (rwsem: backend and groups of a container)
- *           backend locks  (e.g. type1's iommu->lock)
+ *   vfio_groups.lock         (group list and lookup)
+ *     group->lock            (group state, its device list, its container)
+ *       vdev->open_lock      (open/close of one device)
+ *         dev_set->lock      (open/close of the devices of a set)
+ *           container->lock  (rwsem: backend and groups of a container)
+ *             backend locks  (e.g. type1's iommu->lock)
  *
  *   vfio_backends.lock is taken alone.
  *
  * Device memory mapped for DMA (type1 mapping a BAR mmap) adds a second
  * chain, through the device notifier and the mm:
  *
- *   dev_set->lock, bus driver locks   (held by whoever sends an event)
+ *   whatever the sender of an event holds: the closing device's
+ *   open_lock alone for RELEASE (core.c); for MEMORY_OFF and RESET the
+ *   bus driver's locks, in vfio-pci its config lock or dev_set->lock
  *     vfio_device.notifier            (SRCU read side, around callbacks)
  *       backend locks                 (a callback drops DMA mappings)
  *         mm->mmap_lock               (MAP_DMA faults the BAR in)
@@ -34,6 +37,8 @@
  *
  * So an event is never sent with a lock held that a BAR fault takes, and
  * a backend unregisters a notifier only with none of its locks held.
+ * RELEASE holds nothing that another device's open, close or reset
+ * needs, so a slow listener stalls the closing device alone.
  *
  * Every function that relies on a lock its caller holds says so with
  * lockdep_assert_held().

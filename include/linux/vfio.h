@@ -36,7 +36,8 @@ struct vfio_group;
  * struct vfio_device_set - devices opened and closed under one lock
  * @set_id: key the devices were assigned with (often a bus or slot)
  * @lock: serializes open_device() and close_device() of every member and
- *        protects @device_list and each member's open_count
+ *        protects @device_list; each member's open_count changes only
+ *        with it held (and the member's open_lock)
  * @device_list: members, linked by vfio_device.set_entry
  * @device_count: number of members; the set is freed when it drops to 0
  */
@@ -59,7 +60,13 @@ struct vfio_device_set {
  *         all userspace mappings of the device
  * @dev_set: the set this device belongs to; never NULL once registered
  * @set_entry: entry in @dev_set's device_list
- * @open_count: number of open file descriptors, under dev_set->lock
+ * @open_lock: serializes the opens and closes of this device alone; taken
+ *             before dev_set->lock.  The last close sends
+ *             VFIO_DEVICE_EVENT_RELEASE with only this lock held, so a
+ *             slow listener holds up this device and no other
+ * @open_count: number of open file descriptors; changed with both
+ *              @open_lock and dev_set->lock held, so either lock is
+ *              enough to read it
  * @group: the group this device is reached through
  * @group_next: entry in the group's device list
  * @registration: references that keep the device registered: one for the
@@ -77,6 +84,7 @@ struct vfio_device {
 	struct inode *inode;
 	struct vfio_device_set *dev_set;
 	struct list_head set_entry;
+	struct mutex open_lock;		/* see @open_lock above */
 	unsigned int open_count;
 	struct vfio_group *group;
 	struct list_head group_next;
@@ -88,7 +96,8 @@ struct vfio_device {
 /**
  * enum vfio_device_event - what the device notifier chain announces
  * @VFIO_DEVICE_EVENT_RELEASE: the last file of the device is being closed;
- *	sent before the bus driver's close_device()
+ *	sent by the core before the bus driver's close_device(), while no
+ *	new open of the device can start
  * @VFIO_DEVICE_EVENT_MEMORY_OFF: memory decode was turned off (COMMAND.MEM
  *	cleared, or the device left D0); BAR contents cannot be reached
  * @VFIO_DEVICE_EVENT_RESET: the device was reset; BAR contents are lost
@@ -125,12 +134,14 @@ struct vfio_device_ops {
 	void (*release)(struct vfio_device *vdev);
 	/**
 	 * @open_device: the first file descriptor of the device is being
-	 * opened.  Called with dev_set->lock held; undone by @close_device.
+	 * opened.  Called with the device's open_lock and dev_set->lock
+	 * held; undone by @close_device.
 	 */
 	int (*open_device)(struct vfio_device *vdev);
 	/**
-	 * @close_device: the last file descriptor of the device was closed.
-	 * Called with dev_set->lock held; cannot fail.
+	 * @close_device: the last file descriptor of the device was closed
+	 * and VFIO_DEVICE_EVENT_RELEASE sent.  Called with the device's
+	 * open_lock and dev_set->lock held; cannot fail.
 	 */
 	void (*close_device)(struct vfio_device *vdev);
 	/** @read: read(2) on the device file */
