@@ -48,6 +48,7 @@ struct vfio_backend {
 	const struct vfio_iommu_backend_ops *ops;
 };
 
+/* The registry's lock nests inside container->lock (see vfio.h). */
 static struct {
 	struct mutex lock;	/* protects list */
 	struct list_head list;
@@ -267,10 +268,17 @@ bool vfio_container_enforced_coherent(struct vfio_container *container)
 	return ret;
 }
 
+/*
+ * The two below are called from the first open and the last close of a
+ * device, which its open_lock makes one at a time.  The group stays
+ * attached meanwhile: the opener holds group->lock, and the file being
+ * closed still counts in group->device_files.
+ */
 void vfio_container_register_device(struct vfio_device *vdev)
 {
 	struct vfio_container *container = vdev->group->container;
 
+	lockdep_assert_held(&vdev->open_lock);
 	down_read(&container->lock);
 	if (container->backend && container->backend->register_device)
 		container->backend->register_device(container->backend_data,
@@ -282,6 +290,7 @@ void vfio_container_unregister_device(struct vfio_device *vdev)
 {
 	struct vfio_container *container = vdev->group->container;
 
+	lockdep_assert_held(&vdev->open_lock);
 	down_read(&container->lock);
 	if (container->backend && container->backend->unregister_device)
 		container->backend->unregister_device(container->backend_data,

@@ -15,14 +15,23 @@
  *
  * Lock order, outermost first, for the whole of drivers/vfio:
  *
- *   vfio_groups.lock         (group list and lookup)
- *     group->lock            (group state, its device list, its container)
- *       vdev->open_lock      (open/close of one device)
- *         dev_set->lock      (open/close of the devices of a set)
- *           container->lock  (rwsem: backend and groups of a container)
- *             backend locks  (e.g. type1's iommu->lock)
+ *   vfio_groups.lock              (group list and lookup, group nodes)
+ *     group->lock                 (group state, device list, container)
+ *       vdev->open_lock           (open/close of one device)
+ *         dev_set->lock           (open/close of the devices of a set)
+ *           container->lock       (rwsem: backend and groups of a
+ *                                  container)
+ *             vfio_backends.lock  (the registry of backends)
+ *               backend locks     (e.g. type1's iommu->lock)
  *
- *   vfio_backends.lock is taken alone.
+ * vfio_groups.lock is held across adding and deleting a group's class
+ * device and node, so the device core and devtmpfs nest inside it.
+ * vfio_backends.lock is taken alone to register or unregister a backend,
+ * and under container->lock to walk the registry for VFIO_CHECK_EXTENSION
+ * and VFIO_SET_IOMMU; the latter opens the backend it picks and attaches
+ * the container's groups to it with the registry lock still held.  Every
+ * other call into a backend holds at most container->lock (see struct
+ * vfio_iommu_backend_ops).
  *
  * Device memory mapped for DMA (type1 mapping a BAR mmap) adds a second
  * chain, through the device notifier and the mm:
@@ -72,10 +81,18 @@ enum vfio_group_kind {
  * struct vfio_iommu_backend_ops - an IOMMU model a container can use
  *
  * All callbacks but @check_extension and @open receive the data @open
- * returned.  The core serializes them per container: @attach_group and
- * @detach_group run with the container lock held for write, the others
- * with it held for read, so a backend needs its own lock only for state
- * that concurrent readers change.
+ * returned.  The core calls them with the container's lock held: for
+ * write around @open, @release, @attach_group and @detach_group, at
+ * least for read around @ioctl, @check_extension, @register_device and
+ * @unregister_device.  The walks of the registry for VFIO_CHECK_EXTENSION
+ * and VFIO_SET_IOMMU hold vfio_backends.lock too: around @check_extension
+ * with a NULL @data and, for VFIO_SET_IOMMU, around @open, @attach_group
+ * and, when that fails, @detach_group and @release.
+ * @pin_pages, @unpin_pages and @dma_rw come from an open emulated device
+ * without the container's lock: the backend calls @dma_unmap of such a
+ * device with its own locks dropped, and the device answers with
+ * @unpin_pages.  A backend needs its own lock for state that concurrent
+ * callers change.
  */
 struct vfio_iommu_backend_ops {
 	/** @name: for messages */
@@ -108,11 +125,15 @@ struct vfio_iommu_backend_ops {
 	void (*detach_group)(void *data, struct iommu_group *group);
 	/**
 	 * @register_device: a device of an attached group was opened; the
-	 * backend may call its dma_unmap op from now on.  Undone by
-	 * @unregister_device before the device is closed.
+	 * backend may call its dma_unmap op from now on.  Called from the
+	 * first open, with the device's open_lock and dev_set->lock held.
+	 * Undone by @unregister_device before the device is closed.
 	 */
 	void (*register_device)(void *data, struct vfio_device *vdev);
-	/** @unregister_device: undo @register_device */
+	/**
+	 * @unregister_device: undo @register_device; called from the last
+	 * close, after VFIO_DEVICE_EVENT_RELEASE, with the same locks held.
+	 */
 	void (*unregister_device)(void *data, struct vfio_device *vdev);
 	/**
 	 * @pin_pages: pin @npage pages at @iova for an emulated device of
