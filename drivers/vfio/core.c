@@ -719,7 +719,7 @@ EXPORT_SYMBOL_NS_GPL(vfio_device_unregister_notifier, VFIO);
  *
  * Bus drivers send VFIO_DEVICE_EVENT_MEMORY_OFF and _RESET; the core sends
  * _RELEASE itself.  Listeners run synchronously and take their own locks
- * (type1 its iommu lock, under which it faults BAR mappings in), so call
+ * (type1 its domain_lock, short and never held across a fault), so call
  * this with none of the locks a BAR fault takes (in vfio-pci,
  * memory_lock) and with as few others as possible: the caller waits for
  * every listener, and so does whoever waits for a lock the caller holds.

@@ -40,12 +40,19 @@
  *   open_lock alone for RELEASE (core.c); for MEMORY_OFF and RESET the
  *   bus driver's locks, in vfio-pci its config lock or dev_set->lock
  *     vfio_device.notifier            (SRCU read side, around callbacks)
- *       backend locks                 (a callback drops DMA mappings)
- *         mm->mmap_lock               (MAP_DMA faults the BAR in)
- *           bus driver fault locks    (vfio-pci's memory_lock)
+ *       a backend's short lock        (a callback drops DMA mappings:
+ *                                      type1's domain_lock)
  *
- * So an event is never sent with a lock held that a BAR fault takes, and
- * a backend unregisters a notifier only with none of its locks held.
+ * and, apart from it, a MAP_DMA of a BAR mmap:
+ *
+ *   backend locks                     (type1's iommu->lock)
+ *     mm->mmap_lock                   (MAP_DMA faults the BAR in)
+ *       bus driver fault locks        (vfio-pci's memory_lock)
+ *
+ * So an event is never sent with a lock held that a BAR fault takes; a
+ * callback never waits for a lock that a user can hold across one of
+ * their page faults (type1's iommu->lock is held across pinning); and a
+ * backend unregisters a notifier only with none of its locks held.
  * RELEASE holds nothing that another device's open, close or reset
  * needs, so a slow listener stalls the closing device alone.
  *
