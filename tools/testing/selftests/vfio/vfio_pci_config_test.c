@@ -428,6 +428,316 @@ TEST_F(config, write_straddling_the_end_is_efault)
 }
 
 /*
+ * PCI Express Device Control, as upstream 6.12 shows it to the user (the
+ * distro modules were measured on the same nvme): Phantom Functions Enable
+ * is read-only to the user, so that the device never issues requests with
+ * function numbers it does not own; Max_Payload_Size is virtual (it must
+ * agree with the fabric, which only the host knows); Max_Read_Request_Size
+ * reads back what the user wrote and reaches the device only through
+ * pcie_set_readrq(), never below the device's payload size.
+ *
+ * QEMU keeps these fields read-only in its emulated nvme, so whatever is
+ * written, the device's register (sysfs) does not change: what vfio asks
+ * the PCI core to do is seen with kprobes on the calls it makes.
+ */
+#define EXP_DEVCTL		0x08
+#define DEVCTL_PAYLOAD		0x00e0
+#define DEVCTL_PHANTOM		0x0200
+#define DEVCTL_READRQ		0x7000
+#define DEVCTL_READRQ_SHIFT	12
+#define TRACE_DIR		"/sys/kernel/debug/tracing"
+#define TRACE_GROUP		"vfio_cfg_test"
+
+static int trace_write(const char *file, const char *val, bool append)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), TRACE_DIR "/%s", file);
+	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? errno : 0;
+}
+
+/*
+ * The kprobes: every config write vfio passes to the PCI core on behalf of
+ * the user (pci_user_write_config_*(dev, where, val)) and every
+ * pcie_set_readrq(dev, rq).  x86-64 passes the arguments in rsi and rdx.
+ */
+static const char *const trace_probes[] = {
+	"p:" TRACE_GROUP "/cfgb pci_user_write_config_byte where=%si:s32 val=%dx:x8",
+	"p:" TRACE_GROUP "/cfgw pci_user_write_config_word where=%si:s32 val=%dx:x16",
+	"p:" TRACE_GROUP "/cfgl pci_user_write_config_dword where=%si:s32 val=%dx:x32",
+	"p:" TRACE_GROUP "/readrq pcie_set_readrq rq=%si:s32",
+};
+
+static void trace_stop(void)
+{
+	trace_write("events/" TRACE_GROUP "/enable", "0", false);
+	trace_write("kprobe_events", "-:" TRACE_GROUP "/cfgb\n", true);
+	trace_write("kprobe_events", "-:" TRACE_GROUP "/cfgw\n", true);
+	trace_write("kprobe_events", "-:" TRACE_GROUP "/cfgl\n", true);
+	trace_write("kprobe_events", "-:" TRACE_GROUP "/readrq\n", true);
+}
+
+/* 0, or why the calls cannot be traced here. */
+static const char *trace_start(void)
+{
+#ifndef __x86_64__
+	return "the kprobe arguments are x86-64 registers";
+#endif
+	if (access(TRACE_DIR "/kprobe_events", W_OK))
+		return "no kprobe events (tracefs under debugfs)";
+	trace_stop();
+	for (unsigned int i = 0; i < ARRAY_SIZE(trace_probes); i++) {
+		char def[256];
+
+		snprintf(def, sizeof(def), "%s\n", trace_probes[i]);
+		if (trace_write("kprobe_events", def, true)) {
+			trace_stop();
+			return "cannot add a kprobe";
+		}
+	}
+	if (trace_write("trace", "", false) ||
+	    trace_write("events/" TRACE_GROUP "/enable", "1", false) ||
+	    trace_write("tracing_on", "1", false)) {
+		trace_stop();
+		return "cannot enable the kprobes";
+	}
+	return NULL;
+}
+
+/* One traced call: which probe, and its two numbers (rq: in where). */
+struct trace_call {
+	char name[8];
+	long where;
+	unsigned long val;
+};
+
+/* Read what was traced since trace_start(); returns the number of calls. */
+static int trace_calls(struct trace_call *calls, int max)
+{
+	char line[512];
+	FILE *fp;
+	int n = 0;
+
+	fp = fopen(TRACE_DIR "/trace", "r");
+	if (!fp)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), fp)) {
+		struct trace_call *c = &calls[n];
+		char *name, *arg;
+
+		if (line[0] == '#')
+			continue;
+		name = strstr(line, ": cfg");
+		if (!name)
+			name = strstr(line, ": readrq:");
+		if (!name)
+			continue;
+		memset(c, 0, sizeof(*c));
+		if (sscanf(name + 2, "%7[a-z]", c->name) != 1)
+			continue;
+		arg = strstr(line, "where=");
+		if (arg)
+			sscanf(arg, "where=%ld val=%lx", &c->where, &c->val);
+		arg = strstr(line, "rq=");
+		if (arg)
+			sscanf(arg, "rq=%ld", &c->where);
+		n++;
+	}
+	fclose(fp);
+	return n;
+}
+
+/*
+ * The value a traced user config write gives the 16-bit register at @reg,
+ * or -1 if it does not write that register whole.
+ */
+static long traced_reg16(const struct trace_call *c, unsigned int reg)
+{
+	unsigned int len = !strcmp(c->name, "cfgb") ? 1 :
+			   !strcmp(c->name, "cfgw") ? 2 :
+			   !strcmp(c->name, "cfgl") ? 4 : 0;
+
+	if (!len || c->where > (long)reg || c->where + len < reg + 2)
+		return -1;
+	return (c->val >> (8 * (reg - c->where))) & 0xffff;
+}
+
+/* Does a traced user config write touch byte @reg? */
+static bool traced_covers(const struct trace_call *c, unsigned int reg)
+{
+	unsigned int len = !strcmp(c->name, "cfgb") ? 1 :
+			   !strcmp(c->name, "cfgw") ? 2 :
+			   !strcmp(c->name, "cfgl") ? 4 : 0;
+
+	return len && c->where <= (long)reg && c->where + len > reg;
+}
+
+FIXTURE(devctl)
+{
+	struct vfio_test_dev dev;
+	unsigned int reg;	/* DEVCTL's offset */
+	uint16_t orig;		/* as the user saw it at open */
+	const char *no_trace;	/* why the calls cannot be traced, or NULL */
+};
+
+FIXTURE_SETUP(devctl)
+{
+	unsigned int exp;
+
+	vfio_test_dev_open(_metadata, &self->dev, TB_NVME_PF_BDF,
+			   VFIO_STAGE_DEVICE);
+	exp = vfio_pci_find_cap(TB_NVME_PF_BDF, CAP_ID_EXP);
+	ASSERT_NE(0, exp);
+	self->reg = exp + EXP_DEVCTL;
+	self->orig = vfio_config_reg(self->dev.device, self->reg, 2);
+	/* The tests trace what they write, or say why they cannot. */
+	self->no_trace = trace_start();
+}
+
+FIXTURE_TEARDOWN(devctl)
+{
+	if (!self->no_trace)
+		trace_stop();
+	if (self->dev.device >= 0)
+		_vfio_config_set_reg(self->dev.device, self->reg, 2,
+				     self->orig);
+	vfio_test_dev_close(_metadata, &self->dev);
+}
+
+TEST_F(devctl, devctl_phantom_never_reaches_the_device)
+{
+	uint16_t host = host_read(TB_NVME_PF_BDF, self->reg, 2);
+	struct trace_call calls[64];
+	int n;
+
+	if (self->no_trace)
+		SKIP(return, "%s", self->no_trace);
+	vfio_config_set_reg(self->dev.device, self->reg, 2,
+			    self->orig | DEVCTL_PHANTOM);
+	/* The high byte alone, as a guest may write it. */
+	vfio_config_set_reg(self->dev.device, self->reg + 1, 1,
+			    (self->orig | DEVCTL_PHANTOM) >> 8);
+	n = trace_calls(calls, ARRAY_SIZE(calls));
+	/* The error enables are the device's: the register was written. */
+	ASSERT_LT(0, n);
+	for (int i = 0; i < n; i++) {
+		bool phantom;
+
+		if (!traced_covers(&calls[i], self->reg + 1))
+			continue;
+		phantom = (calls[i].val >>
+			   (8 * (self->reg + 1 - calls[i].where))) &
+			  (DEVCTL_PHANTOM >> 8);
+		EXPECT_FALSE(phantom) {
+			TH_LOG("%s at 0x%lx wrote 0x%lx to the device",
+			       calls[i].name, calls[i].where, calls[i].val);
+		}
+	}
+	/* Read-only to the user, as upstream: it reads the device's bit. */
+	EXPECT_EQ(host & DEVCTL_PHANTOM,
+		  vfio_config_reg(self->dev.device, self->reg, 2) &
+		  DEVCTL_PHANTOM);
+	EXPECT_EQ(0, host_read(TB_NVME_PF_BDF, self->reg, 2) &
+		  DEVCTL_PHANTOM);
+}
+
+TEST_F(devctl, devctl_payload_is_virtual)
+{
+	uint16_t host = host_read(TB_NVME_PF_BDF, self->reg, 2);
+	uint16_t want = self->orig ^ DEVCTL_PAYLOAD;
+	struct trace_call calls[64];
+	int n;
+
+	vfio_config_set_reg(self->dev.device, self->reg, 2, want);
+	EXPECT_EQ(want & DEVCTL_PAYLOAD,
+		  vfio_config_reg(self->dev.device, self->reg, 2) &
+		  DEVCTL_PAYLOAD);
+	EXPECT_EQ(host & DEVCTL_PAYLOAD,
+		  host_read(TB_NVME_PF_BDF, self->reg, 2) & DEVCTL_PAYLOAD);
+	if (self->no_trace) {
+		TH_LOG("device writes not traced: %s", self->no_trace);
+		return;
+	}
+	/* The device keeps the payload size the host gave it. */
+	n = trace_calls(calls, ARRAY_SIZE(calls));
+	ASSERT_LT(0, n);
+	for (int i = 0; i < n; i++) {
+		long val = traced_reg16(&calls[i], self->reg);
+
+		if (val < 0)
+			continue;
+		EXPECT_EQ(host & DEVCTL_PAYLOAD, val & DEVCTL_PAYLOAD);
+	}
+}
+
+/* Max_Read_Request_Size code @code in bytes. */
+static int mrrs_bytes(unsigned int code)
+{
+	return 128 << code;
+}
+
+TEST_F(devctl, devctl_mrrs_goes_through_pcie_set_readrq)
+{
+	uint16_t host = host_read(TB_NVME_PF_BDF, self->reg, 2);
+	int mps = mrrs_bytes((host & DEVCTL_PAYLOAD) >> 5);
+	static const unsigned int codes[] = { 2, 0 };
+	uint16_t base = self->orig & ~DEVCTL_READRQ;
+	struct trace_call calls[64];
+	int n, rq, got = 0;
+
+	/* Start from a code the test does not write, so each one changes. */
+	vfio_config_set_reg(self->dev.device, self->reg, 2,
+			    base | 1 << DEVCTL_READRQ_SHIFT);
+	rq = mrrs_bytes(1) < mps ? mps : mrrs_bytes(1);
+	if (!self->no_trace)
+		trace_write("trace", "", false);
+	for (unsigned int i = 0; i < ARRAY_SIZE(codes); i++) {
+		uint16_t val = base | codes[i] << DEVCTL_READRQ_SHIFT;
+
+		vfio_config_set_reg(self->dev.device, self->reg, 2, val);
+		/* The user reads its own value back. */
+		EXPECT_EQ(val & DEVCTL_READRQ,
+			  vfio_config_reg(self->dev.device, self->reg, 2) &
+			  DEVCTL_READRQ);
+	}
+	if (self->no_trace) {
+		TH_LOG("PCI core calls not traced: %s", self->no_trace);
+		return;
+	}
+
+	n = trace_calls(calls, ARRAY_SIZE(calls));
+	ASSERT_LE(0, n);
+	for (int i = 0; i < n; i++) {
+		long val = traced_reg16(&calls[i], self->reg);
+
+		if (!strcmp(calls[i].name, "readrq")) {
+			/* One call per change, in order, at least the MPS. */
+			ASSERT_GT(ARRAY_SIZE(codes), (size_t)got);
+			rq = mrrs_bytes(codes[got++]);
+			if (rq < mps)
+				rq = mps;
+			EXPECT_EQ(rq, calls[i].where);
+			continue;
+		}
+		/*
+		 * A plain write of the register carries the MRRS the device
+		 * has: the host's, or the last one pcie_set_readrq() set.
+		 */
+		if (val >= 0 && (val & DEVCTL_READRQ) != (host & DEVCTL_READRQ))
+			EXPECT_EQ(rq, mrrs_bytes((val & DEVCTL_READRQ) >>
+						 DEVCTL_READRQ_SHIFT));
+	}
+	EXPECT_EQ(ARRAY_SIZE(codes), (size_t)got);
+}
+
+/*
  * A VF's own vendor and device ID registers read as all ones; the PCI
  * core takes its IDs from the PF's SR-IOV capability, and a VMM must see
  * those.  The PF stays on its host driver (nvme), which creates the VFs.
