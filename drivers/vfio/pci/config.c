@@ -24,8 +24,8 @@
  * 4 bytes.  Some writes need more than a store: a COMMAND write can turn
  * memory decode off, so it runs under memory_lock held for writing and
  * takes the user's BAR mappings away first; the power state, function
- * level reset and VPD registers are acted on by *handlers* that run after
- * the unit is stored in @vbuf.
+ * level reset, PCIe read request size and VPD registers are acted on by
+ * *handlers* that run after the unit is stored in @vbuf.
  *
  * Locking: @lock serializes writes (the read-modify-write of @vbuf and of
  * device registers, and the handlers).  It nests outside memory_lock and
@@ -33,6 +33,7 @@
  * once.
  */
 
+#include <linux/bitfield.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -276,13 +277,24 @@ static const struct cfg_field cfg_vpd_fields[] = {
 	CFG_FIELD(PCI_VPD_DATA, 4, ~0U, ~0U),
 };
 
+/*
+ * Device Control.  Phantom functions would let the device issue requests
+ * under function numbers it does not own, which the IOMMU either faults
+ * or, worse, takes for another function's: the user cannot set them, the
+ * field reads as the device has it (off).  The payload size must agree
+ * with the rest of the fabric, which only the host sees: the user gets a
+ * virtual one.  The read request size is the user's to choose, but it
+ * reaches the device only through the PCI core (cfg_mrrs_write()).  FLR
+ * is acted on, never kept.
+ */
 static const struct cfg_field cfg_exp_fields[] = {
-	/* Payload size must match the fabric; FLR is acted on, never kept. */
-	CFG_FIELD(PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR,
+	CFG_FIELD(PCI_EXP_DEVCTL, 2,
+		  PCI_EXP_DEVCTL_PAYLOAD | PCI_EXP_DEVCTL_READRQ |
+		  PCI_EXP_DEVCTL_BCR_FLR,
 		  PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
 		  PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
-		  PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_EXT_TAG |
-		  PCI_EXP_DEVCTL_PHANTOM | PCI_EXP_DEVCTL_AUX_PME |
+		  PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD |
+		  PCI_EXP_DEVCTL_EXT_TAG | PCI_EXP_DEVCTL_AUX_PME |
 		  PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ |
 		  PCI_EXP_DEVCTL_BCR_FLR),
 	CFG_FIELD(PCI_EXP_DEVSTA, 2, 0,
@@ -347,6 +359,9 @@ static void cfg_setup_exp(struct vfio_pci_core_device *core, unsigned int pos)
 
 	cfg->exp = pos;
 	cfg_apply(cfg, pos, cfg_exp_fields, ARRAY_SIZE(cfg_exp_fields));
+	/* The virtual payload and read request sizes start as the device's. */
+	cfg_seed(core, pos + PCI_EXP_DEVCTL, 2);
+	cfg->vbuf[pos + PCI_EXP_DEVCTL + 1] &= ~(PCI_EXP_DEVCTL_BCR_FLR >> 8);
 	if ((pcie_caps_reg(core->pdev) & PCI_EXP_FLAGS_VERS) > 1)
 		cfg_apply(cfg, pos, cfg_exp2_fields,
 			  ARRAY_SIZE(cfg_exp2_fields));
@@ -758,6 +773,27 @@ static void cfg_pm_write(struct vfio_pci_core_device *core, u32 old)
 		*pmcsr |= now;
 }
 
+/*
+ * The user changed Device Control from @old to @devctl.  A new read
+ * request size is set by the PCI core, at no less than the payload size
+ * the device uses, so that a cautious user does not cut every read into
+ * smaller requests than the fabric carries.  A size the core refuses (a
+ * reserved code) leaves the device as it is; the user reads back what it
+ * wrote either way.
+ */
+static void cfg_mrrs_write(struct vfio_pci_core_device *core, u16 devctl,
+			   u16 old)
+{
+	int rq;
+
+	lockdep_assert_held(&core->cfg->lock);
+
+	if (!((devctl ^ old) & PCI_EXP_DEVCTL_READRQ))
+		return;
+	rq = 128 << FIELD_GET(PCI_EXP_DEVCTL_READRQ, devctl);
+	pcie_set_readrq(core->pdev, max(rq, pcie_get_mps(core->pdev)));
+}
+
 /* The user asked for a function level reset; the bit never sticks. */
 static void cfg_flr(struct vfio_pci_core_device *core, u8 *bit, u8 mask,
 		    bool has_flr)
@@ -813,6 +849,11 @@ static void cfg_handlers(struct vfio_pci_core_device *core, unsigned int off,
 	if (cfg->pm && cfg_covers(off, len, cfg->pm + PCI_PM_CTRL))
 		cfg_pm_write(core, old >> (8 * (cfg->pm + PCI_PM_CTRL - off)));
 	if (cfg->exp && cfg_covers(off, len, cfg->exp + PCI_EXP_DEVCTL + 1)) {
+		/* The read request size is all in the high byte. */
+		cfg_mrrs_write(core,
+			       cfg_get(cfg->vbuf, cfg->exp + PCI_EXP_DEVCTL, 2),
+			       cfg_byte_of(off, old,
+					   cfg->exp + PCI_EXP_DEVCTL + 1) << 8);
 		pcie_capability_read_dword(core->pdev, PCI_EXP_DEVCAP, &devcap);
 		cfg_flr(core, &cfg->vbuf[cfg->exp + PCI_EXP_DEVCTL + 1],
 			PCI_EXP_DEVCTL_BCR_FLR >> 8,
