@@ -11,6 +11,13 @@
  * aligned and as wide as alignment and length allow (8 bytes for memory
  * BARs, 4 for I/O ports), so a 1/2/4/8-byte access by the user reaches the
  * device as exactly one access of that width.
+ *
+ * The MSI-X table is the host's: it programs it for the vectors the user
+ * asks for with VFIO_DEVICE_SET_IRQS.  As in upstream, an access never
+ * reaches it: batches are cut at its edges, its bytes read as all ones
+ * and writes to them are dropped, and the access as a whole succeeds.
+ * Only the table is kept out; the Pending Bit Array is the device's.
+ * mmap() of the BAR is decided separately (see vfio_pci_region_caps()).
  */
 
 #include <linux/io.h>
@@ -173,6 +180,26 @@ void vfio_pci_io_batch(void __iomem *io, u64 pos, u8 *kbuf, size_t len,
 	}
 }
 
+/*
+ * How many of the @n bytes at @pos of @bar lie on the same side of the
+ * MSI-X table's edges as the first one; @skip says whether that is inside
+ * the table.
+ */
+static size_t vfio_pci_bar_cut(struct vfio_pci_core_device *core, int bar,
+			       u64 pos, size_t n, bool *skip)
+{
+	u64 start = core->msix_offset;
+	u64 end = start + core->msix_size;
+
+	*skip = false;
+	if (bar != core->msix_bar || pos >= end)
+		return n;
+	if (pos < start)
+		return min_t(u64, n, start - pos);
+	*skip = true;
+	return min_t(u64, n, end - pos);
+}
+
 /**
  * vfio_pci_bar_rw - read or write a BAR region
  * @core: the device, open
@@ -181,6 +208,9 @@ void vfio_pci_io_batch(void __iomem *io, u64 pos, u8 *kbuf, size_t len,
  * @count: bytes
  * @pos: offset in the BAR
  * @write: direction
+ *
+ * Bytes of the MSI-X table read as 0xff and are not written (see the top
+ * of this file).
  *
  * Return: bytes done, short at the end of the BAR or if a fault stopped
  * it part way, or a negative errno: -EINVAL outside the BAR, -EIO for a
@@ -211,7 +241,9 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *core, int bar,
 
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, BATCH);
+		bool skip;
 
+		n = vfio_pci_bar_cut(core, bar, pos + done, n, &skip);
 		if (write && copy_from_user(kbuf, buf + done, n)) {
 			ret = -EFAULT;
 			break;
@@ -225,7 +257,10 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *core, int bar,
 				break;
 			}
 		}
-		vfio_pci_io_batch(io, pos + done, kbuf, n, max, write);
+		if (!skip)
+			vfio_pci_io_batch(io, pos + done, kbuf, n, max, write);
+		else if (!write)
+			memset(kbuf, 0xff, n);
 		if (mem)
 			up_read(&core->memory_lock);
 
