@@ -177,7 +177,13 @@ int vfio_pci_mmap(struct vfio_pci_core_device *core,
 		return ret;
 
 	vma->vm_private_data = core;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	/*
+	 * A BAR is never encrypted memory: with memory encryption (SME, or
+	 * a SEV or TDX guest) the mapping must be a decrypted (shared) one,
+	 * or the CPU treats the device's registers as private memory.
+	 */
+	vma->vm_page_prot =
+		pgprot_decrypted(pgprot_noncached(vma->vm_page_prot));
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vfio_pci_mmap_ops;
 	return 0;
