@@ -27,6 +27,15 @@
  * level reset, PCIe read request size and VPD registers are acted on by
  * *handlers* that run after the unit is stored in @vbuf.
  *
+ * Bounds: every offset into the arrays past the header comes from the
+ * device (capability pointers, capability flags), which may be malformed.
+ * A capability's policy is applied only when every register it names lies
+ * in its space - a standard capability below 0x100, an extended one below
+ * the end of config space - and a capability that does not fit is hidden.
+ * The handlers index @vbuf only at registers of capabilities that passed
+ * that check, and cfg_perm(), cfg_seed() and cfg_blank() clamp to the
+ * size of config space besides.
+ *
  * Locking: @lock serializes writes (the read-modify-write of @vbuf and of
  * device registers, and the handlers).  It nests outside memory_lock and
  * inside dev_set->lock; reads of @vbuf take no lock, a unit is read at
@@ -140,6 +149,9 @@ static void cfg_perm(struct vfio_pci_cfg *cfg, unsigned int off,
 static void cfg_blank(struct vfio_pci_cfg *cfg, unsigned int off,
 		      unsigned int len)
 {
+	if (off >= cfg->size)
+		return;
+	len = min(len, cfg->size - off);
 	memset(cfg->vbuf + off, 0, len);
 	memset(cfg->virt + off, 0xff, len);
 	memset(cfg->wr + off, 0, len);
@@ -264,6 +276,19 @@ static void cfg_setup_header(struct vfio_pci_core_device *core)
 
 /* ---- policy: capabilities ------------------------------------------ */
 
+/* A standard capability's @len bytes at @pos lie below 0x100. */
+static bool cfg_cap_fits(unsigned int pos, unsigned int len)
+{
+	return pos + len <= PCI_CFG_SPACE_SIZE;
+}
+
+/* An extended capability's @len bytes at @pos lie in config space. */
+static bool cfg_ecap_fits(struct vfio_pci_cfg *cfg, unsigned int pos,
+			  unsigned int len)
+{
+	return pos + len <= cfg->size;
+}
+
 static const struct cfg_field cfg_pm_fields[] = {
 	/* The power state goes through pci_set_power_state(). */
 	CFG_FIELD(PCI_PM_CTRL, 2,
@@ -327,19 +352,23 @@ static const struct cfg_field cfg_aer_fields[] = {
  * MSI: the user programs its own vectors through VFIO_DEVICE_SET_IRQS, so
  * everything it can write here is virtual; the device keeps what the host
  * programmed.  The layout depends on the 64-bit and per-vector mask bits.
+ * Returns false when the layout the flags give does not fit.
  */
-static void cfg_setup_msi(struct vfio_pci_core_device *core, unsigned int pos)
+static bool cfg_setup_msi(struct vfio_pci_core_device *core, unsigned int pos)
 {
 	struct vfio_pci_cfg *cfg = core->cfg;
 	unsigned int data, mask, end;
 	u16 flags;
 
 	if (pci_read_config_word(core->pdev, pos + PCI_MSI_FLAGS, &flags))
-		return;
+		return false;
 	data = flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
 	mask = flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32;
 
+	/* Through the mask and pending bits, or the data register. */
 	end = flags & PCI_MSI_FLAGS_MASKBIT ? mask + 8 : data + 2;
+	if (!cfg_cap_fits(pos, end))
+		return false;
 	cfg_blank(cfg, pos + PCI_MSI_FLAGS, end - PCI_MSI_FLAGS);
 	cfg_put(cfg->vbuf, pos + PCI_MSI_FLAGS, 2,
 		flags & ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE));
@@ -351,26 +380,35 @@ static void cfg_setup_msi(struct vfio_pci_core_device *core, unsigned int pos)
 	cfg_perm(cfg, pos + data, 2, 0xffff, 0xffff);
 	if (flags & PCI_MSI_FLAGS_MASKBIT)
 		cfg_perm(cfg, pos + mask, 4, ~0U, ~0U);
+	return true;
 }
 
-static void cfg_setup_exp(struct vfio_pci_core_device *core, unsigned int pos)
+/* Returns false when the registers of its version do not fit. */
+static bool cfg_setup_exp(struct vfio_pci_core_device *core, unsigned int pos)
 {
 	struct vfio_pci_cfg *cfg = core->cfg;
+	bool v2 = (pcie_caps_reg(core->pdev) & PCI_EXP_FLAGS_VERS) > 1;
 
+	/* Device Status ends v1 for us, Device Control 2 ends v2. */
+	if (!cfg_cap_fits(pos, v2 ? PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2 :
+			  PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1))
+		return false;
 	cfg->exp = pos;
 	cfg_apply(cfg, pos, cfg_exp_fields, ARRAY_SIZE(cfg_exp_fields));
 	/* The virtual payload and read request sizes start as the device's. */
 	cfg_seed(core, pos + PCI_EXP_DEVCTL, 2);
 	cfg->vbuf[pos + PCI_EXP_DEVCTL + 1] &= ~(PCI_EXP_DEVCTL_BCR_FLR >> 8);
-	if ((pcie_caps_reg(core->pdev) & PCI_EXP_FLAGS_VERS) > 1)
+	if (v2)
 		cfg_apply(cfg, pos, cfg_exp2_fields,
 			  ARRAY_SIZE(cfg_exp2_fields));
+	return true;
 }
 
 /*
  * Set up the permissions of a standard capability at @pos.  Return false
- * for one the user must not see: unknown to us, or giving control over
- * more than the device (hot plug, debug ports, bridges' features).
+ * for one the user must not see: unknown to us, giving control over more
+ * than the device (hot plug, debug ports, bridges' features), or running
+ * past the standard config space.
  */
 static bool cfg_setup_cap(struct vfio_pci_core_device *core, u8 id,
 			  unsigned int pos)
@@ -379,29 +417,33 @@ static bool cfg_setup_cap(struct vfio_pci_core_device *core, u8 id,
 
 	switch (id) {
 	case PCI_CAP_ID_PM:
+		if (!cfg_cap_fits(pos, PCI_PM_SIZEOF))
+			return false;
 		cfg->pm = pos;
 		cfg_apply(cfg, pos, cfg_pm_fields, ARRAY_SIZE(cfg_pm_fields));
 		cfg_seed(core, pos + PCI_PM_CTRL, 2);
 		cfg->vbuf[pos + PCI_PM_CTRL + 1] &= ~(PCI_PM_CTRL_PME_STATUS >> 8);
 		return true;
 	case PCI_CAP_ID_VPD:
+		if (!cfg_cap_fits(pos, PCI_CAP_VPD_SIZEOF))
+			return false;
 		cfg->vpd = pos;
 		cfg_apply(cfg, pos, cfg_vpd_fields,
 			  ARRAY_SIZE(cfg_vpd_fields));
 		return true;
 	case PCI_CAP_ID_MSI:
-		cfg_setup_msi(core, pos);
-		return true;
+		return cfg_setup_msi(core, pos);
 	case PCI_CAP_ID_MSIX:
 		/*
 		 * Read-only, as upstream: the user sees the enable bit
 		 * VFIO_DEVICE_SET_IRQS (intrs.c) set; its writes are dropped.
 		 */
-		return true;
+		return cfg_cap_fits(pos, PCI_CAP_MSIX_SIZEOF);
 	case PCI_CAP_ID_EXP:
-		cfg_setup_exp(core, pos);
-		return true;
+		return cfg_setup_exp(core, pos);
 	case PCI_CAP_ID_AF:
+		if (!cfg_cap_fits(pos, PCI_CAP_AF_SIZEOF))
+			return false;
 		cfg->af = pos;
 		cfg_apply(cfg, pos, cfg_af_fields, ARRAY_SIZE(cfg_af_fields));
 		return true;
@@ -409,7 +451,7 @@ static bool cfg_setup_cap(struct vfio_pci_core_device *core, u8 id,
 	case PCI_CAP_ID_VNDR:
 	case PCI_CAP_ID_SSVID:
 	case PCI_CAP_ID_SATA:
-		return true;	/* read-only */
+		return cfg_cap_fits(pos, PCI_CAP_SIZEOF);	/* read-only */
 	default:
 		return false;
 	}
@@ -421,6 +463,9 @@ static bool cfg_setup_ecap(struct vfio_pci_core_device *core, u16 id,
 {
 	switch (id) {
 	case PCI_EXT_CAP_ID_ERR:
+		/* An endpoint's registers end with the capabilities one. */
+		if (!cfg_ecap_fits(core->cfg, pos, PCI_ERR_CAP + 4))
+			return false;
 		cfg_apply(core->cfg, pos, cfg_aer_fields,
 			  ARRAY_SIZE(cfg_aer_fields));
 		return true;
@@ -436,7 +481,8 @@ static bool cfg_setup_ecap(struct vfio_pci_core_device *core, u16 id,
 	case PCI_EXT_CAP_ID_PTM:
 	case PCI_EXT_CAP_ID_DLF:
 	case PCI_EXT_CAP_ID_PL_16GT:
-		return true;	/* read-only */
+		/* Read-only: the caller checked the header fits. */
+		return true;
 	default:
 		return false;
 	}
