@@ -100,7 +100,8 @@ struct vfio_pci_core_opts {
  *               when it is closed; under dev_set->lock
  * @cfg: virtualized config space state, NULL while the device is closed;
  *       private to config.c
- * @bar_lock: serializes setting up @barmap
+ * @bar_lock: serializes setting up @barmap; a leaf, taken under the mm's
+ *            mmap_lock (mmap()) and under @ioeventfds_lock
  * @barmap: kernel mapping of each BAR, made on first access and torn down
  *          on close
  * @bar_pad: for a BAR smaller than a page, the rest of its page, held
@@ -133,9 +134,7 @@ struct vfio_pci_core_opts {
  * @req_trigger: eventfd signalled when the host wants the device back,
  *               under @igate
  *
- * Lock order (outermost first): dev_set->lock (the VFIO core's), the
- * config space lock (config.c), @ioeventfds_lock, @igate, @memory_lock,
- * @bar_lock, then the PCI core's device lock.
+ * Lock order: written once, at the top of drivers/vfio/pci/core.c.
  */
 struct vfio_pci_core_device {
 	struct vfio_device vdev;

@@ -21,6 +21,8 @@
  *                            and by hot resets
  *     cfg->lock              config space writes and their side effects
  *     core->ioeventfds_lock  the ioeventfd list
+ *       core->bar_lock       a BAR's kernel mapping (rdwr.c); a leaf,
+ *                            also taken under mmap_lock (below)
  *     core->igate            interrupt setup, teardown and delivery
  *       core->memory_lock    rwsem over the device's memory decode: read
  *                            for BAR/ROM access, write to change decode
@@ -32,16 +34,16 @@
  *         irqs->intx_lock    INTx state (intrs.c); a spinlock, also taken
  *                            by the INTx handler and the unmask eventfd
  *
- *   core->bar_lock and vf_token->lock nest inside nothing and contain
- *   nothing.
+ *   vf_token->lock nests inside nothing and contains nothing.
  *
  * A fault on a BAR mapping (mmap.c) takes memory_lock for reading under
- * the faulting mm's mmap_lock, and zapping mappings with memory_lock held
- * for writing takes the inode's i_mmap_rwsem: so mmap_lock comes before
- * memory_lock, and i_mmap_rwsem after it.  User memory is therefore never
- * touched with igate or memory_lock held (a copy could fault on this very
- * device and deadlock against a waiting writer): every path bounces
- * through a kernel buffer.
+ * the faulting mm's mmap_lock, mmap() of a BAR claims it (bar_lock) under
+ * mmap_lock too, and zapping mappings with memory_lock held for writing
+ * takes the inode's i_mmap_rwsem: so mmap_lock comes before memory_lock
+ * and bar_lock, and i_mmap_rwsem after memory_lock.  User memory is
+ * therefore never touched with igate, memory_lock or bar_lock held (a
+ * copy could fault on this very device and deadlock against a waiting
+ * writer): every path bounces through a kernel buffer.
  *
  * For the same reason the device notifier (VFIO_DEVICE_EVENT_MEMORY_OFF,
  * _RESET) is only called once memory_lock is dropped: its listener, type1,

@@ -151,6 +151,9 @@ static const struct vm_operations_struct vfio_pci_mmap_ops = {
  * @core: the device, open
  * @vma: the new mapping; vm_pgoff is the file offset in pages
  *
+ * Called by mmap() with the mm's mmap_lock held for writing: claiming the
+ * BAR nests core->bar_lock inside it.
+ *
  * Return: 0 or -EINVAL for a region that cannot be mapped, a private
  * mapping or a range past the BAR; an error claiming the BAR.
  */
@@ -161,6 +164,8 @@ int vfio_pci_mmap(struct vfio_pci_core_device *core,
 	u64 start = (u64)(vma->vm_pgoff & REGION_PGOFF_MASK) << PAGE_SHIFT;
 	u64 len = vma->vm_end - vma->vm_start;
 	int ret;
+
+	mmap_assert_write_locked(vma->vm_mm);
 
 	if (index >= PCI_STD_NUM_BARS || !vfio_pci_mmap_ok(core, index))
 		return -EINVAL;

@@ -46,6 +46,13 @@ bool vfio_pci_bar_present(struct vfio_pci_core_device *core, int bar)
 	       (IORESOURCE_MEM | IORESOURCE_IO);
 }
 
+/*
+ * The BAR's kernel mapping, made on first use.  core->bar_lock is a leaf:
+ * it is taken here under mm->mmap_lock (mmap()), under
+ * core->ioeventfds_lock (VFIO_DEVICE_IOEVENTFD) or with no lock held
+ * (read/write), and only the resource tree's and the ioremap code's
+ * locks are taken inside it.
+ */
 static void __iomem *vfio_pci_bar_map(struct vfio_pci_core_device *core,
 				      int bar)
 {
