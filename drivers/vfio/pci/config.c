@@ -665,6 +665,8 @@ u16 vfio_pci_cfg_virt_mem(struct vfio_pci_core_device *core)
 {
 	struct vfio_pci_cfg *cfg = core->cfg;
 
+	lockdep_assert_held(&core->memory_lock);
+
 	if (!cfg)
 		return 0;
 	return READ_ONCE(cfg->vbuf[PCI_COMMAND]) & PCI_COMMAND_MEMORY;
@@ -674,11 +676,13 @@ u16 vfio_pci_cfg_virt_mem(struct vfio_pci_core_device *core)
  * vfio_pci_cfg_reset_done - follow a reset in the virtual registers
  * @core: the device, just reset (which leaves it in D0)
  *
- * Called without memory_lock held.
+ * Called without memory_lock held: cfg->lock nests outside it.
  */
 void vfio_pci_cfg_reset_done(struct vfio_pci_core_device *core)
 {
 	struct vfio_pci_cfg *cfg = core->cfg;
+
+	lockdep_assert_not_held(&core->memory_lock);
 
 	if (!cfg || !cfg->pm)
 		return;
@@ -779,6 +783,8 @@ static int cfg_write_device(struct vfio_pci_core_device *core,
 	bool was_on, now_on;
 	int ret;
 
+	lockdep_assert_held(&core->cfg->lock);
+
 	if (!cmd)
 		return cfg_hw_update(core->pdev, off, len, val, bits);
 
@@ -807,6 +813,8 @@ static void cfg_pm_write(struct vfio_pci_core_device *core, u32 old)
 	u8 *pmcsr = &cfg->vbuf[cfg->pm + PCI_PM_CTRL];
 	u8 want = *pmcsr & PCI_PM_CTRL_STATE_MASK;
 	u8 now;
+
+	lockdep_assert_held(&cfg->lock);
 
 	if (want == (old & PCI_PM_CTRL_STATE_MASK))
 		return;
@@ -846,6 +854,8 @@ static void cfg_flr(struct vfio_pci_core_device *core, u8 *bit, u8 mask,
 {
 	struct vfio_pci_cfg *cfg = core->cfg;
 
+	lockdep_assert_held(&cfg->lock);
+
 	if (!(*bit & mask))
 		return;
 	*bit &= ~mask;
@@ -866,6 +876,8 @@ static void cfg_vpd_write(struct vfio_pci_core_device *core)
 	unsigned int pos = cfg->vpd;
 	u16 addr = cfg_get(cfg->vbuf, pos + PCI_VPD_ADDR, 2);
 	__le32 data;
+
+	lockdep_assert_held(&cfg->lock);
 
 	if (addr & PCI_VPD_ADDR_F) {
 		data = cpu_to_le32(cfg_get(cfg->vbuf, pos + PCI_VPD_DATA, 4));

@@ -345,6 +345,8 @@ static void vfio_pci_intx_unmask(struct vfio_pci_core_device *core)
 	struct vfio_pci_irqs *irqs = core->irqs;
 	bool redeliver;
 
+	lockdep_assert_held(&core->igate);
+
 	spin_lock_irq(&irqs->intx_lock);
 	redeliver = vfio_pci_intx_unmask_locked(irqs);
 	spin_unlock_irq(&irqs->intx_lock);
@@ -356,6 +358,8 @@ static void vfio_pci_intx_unmask(struct vfio_pci_core_device *core)
 static void vfio_pci_intx_mask(struct vfio_pci_core_device *core)
 {
 	struct vfio_pci_irqs *irqs = core->irqs;
+
+	lockdep_assert_held(&core->igate);
 
 	down_read(&core->memory_lock);
 	spin_lock_irq(&irqs->intx_lock);
@@ -490,6 +494,8 @@ static int vfio_pci_intx_set_trigger_fd(struct vfio_pci_core_device *core,
 	struct eventfd_ctx *trigger = NULL;
 	int ret;
 
+	lockdep_assert_held(&core->igate);
+
 	/* Any negative fd means no trigger; INTx is still enabled. */
 	if (fd >= 0) {
 		trigger = eventfd_ctx_fdget(fd);
@@ -514,6 +520,8 @@ static int vfio_pci_intx_trigger(struct vfio_pci_core_device *core,
 	struct vfio_pci_irqs *irqs = core->irqs;
 	u32 dtype = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
 	bool enabled = irqs->type == VFIO_PCI_INTX_IRQ_INDEX;
+
+	lockdep_assert_held(&core->igate);
 
 	if (!hdr->count) {
 		if (dtype != VFIO_IRQ_SET_DATA_NONE || !enabled)
@@ -543,6 +551,8 @@ static int vfio_pci_intx_mask_action(struct vfio_pci_core_device *core,
 {
 	struct vfio_pci_irqs *irqs = core->irqs;
 	s32 fd;
+
+	lockdep_assert_held(&core->igate);
 
 	if (irqs->type != VFIO_PCI_INTX_IRQ_INDEX || !hdr->count)
 		return -EINVAL;
@@ -587,6 +597,8 @@ static bool vfio_pci_msi_lock(struct vfio_pci_core_device *core,
 	struct pci_dev *pdev = core->pdev;
 	u16 cmd;
 
+	lockdep_assert_held(&core->igate);
+
 	down_write(&core->memory_lock);
 	if (index != VFIO_PCI_MSIX_IRQ_INDEX || pdev->no_command_memory)
 		return false;
@@ -602,6 +614,8 @@ static void vfio_pci_msi_unlock(struct vfio_pci_core_device *core,
 {
 	struct pci_dev *pdev = core->pdev;
 	u16 cmd;
+
+	lockdep_assert_held_write(&core->memory_lock);
 
 	if (decode_on) {
 		pci_read_config_word(pdev, PCI_COMMAND, &cmd);
@@ -625,6 +639,8 @@ static int vfio_pci_vec_start(struct vfio_pci_core_device *core,
 {
 	int ret;
 
+	lockdep_assert_held(&core->igate);
+
 	ret = request_irq(vec->virq, vfio_pci_msi_handler, 0, vec->name, vec);
 	if (ret)
 		return ret;
@@ -640,20 +656,26 @@ static int vfio_pci_vec_start(struct vfio_pci_core_device *core,
 	return 0;
 }
 
-static void vfio_pci_vec_stop(struct vfio_pci_irq_vec *vec)
+static void vfio_pci_vec_stop(struct vfio_pci_core_device *core,
+			      struct vfio_pci_irq_vec *vec)
 {
+	lockdep_assert_held(&core->igate);
+
 	if (vec->bypass)
 		irq_bypass_unregister_producer(&vec->producer);
 	vec->bypass = false;
 	free_irq(vec->virq, vec);
 }
 
-static void vfio_pci_vec_free(struct vfio_pci_irqs *irqs, unsigned int v,
-			      struct vfio_pci_irq_vec *vec, bool started)
+static void vfio_pci_vec_free(struct vfio_pci_core_device *core,
+			      unsigned int v, struct vfio_pci_irq_vec *vec,
+			      bool started)
 {
-	xa_erase(&irqs->vecs, v);
+	lockdep_assert_held(&core->igate);
+
+	xa_erase(&core->irqs->vecs, v);
 	if (started)
-		vfio_pci_vec_stop(vec);
+		vfio_pci_vec_stop(core, vec);
 	eventfd_ctx_put(vec->trigger);
 	kfree(vec->name);
 	kfree(vec);
@@ -666,6 +688,10 @@ static int vfio_pci_msi_virq(struct vfio_pci_core_device *core,
 	struct pci_dev *pdev = core->pdev;
 	struct msi_map map;
 	int virq;
+
+	/* Allocating a vector writes the MSI-X table: decode stays put. */
+	lockdep_assert_held(&core->igate);
+	lockdep_assert_held_write(&core->memory_lock);
 
 	virq = pci_irq_vector(pdev, v);
 	if (virq > 0)
@@ -688,12 +714,15 @@ static int vfio_pci_vec_set(struct vfio_pci_core_device *core,
 	struct vfio_pci_irq_vec *vec = xa_load(&irqs->vecs, v);
 	int virq, ret;
 
+	lockdep_assert_held(&core->igate);
+	lockdep_assert_held_write(&core->memory_lock);
+
 	if (vec && vec->trigger == trigger) {
 		eventfd_ctx_put(trigger);
 		return 0;
 	}
 	if (vec)
-		vfio_pci_vec_free(irqs, v, vec, true);
+		vfio_pci_vec_free(core, v, vec, true);
 	if (!trigger)
 		return 0;
 
@@ -720,7 +749,7 @@ static int vfio_pci_vec_set(struct vfio_pci_core_device *core,
 		goto err_free;
 	ret = vfio_pci_vec_start(core, v, vec);
 	if (ret) {
-		vfio_pci_vec_free(irqs, v, vec, false);
+		vfio_pci_vec_free(core, v, vec, false);
 		return ret;
 	}
 	return 0;
@@ -743,7 +772,7 @@ static void vfio_pci_msi_disable(struct vfio_pci_core_device *core)
 	lockdep_assert_held_write(&core->memory_lock);
 
 	xa_for_each(&irqs->vecs, v, vec)
-		vfio_pci_vec_free(irqs, v, vec, true);
+		vfio_pci_vec_free(core, v, vec, true);
 	pci_free_irq_vectors(core->pdev);
 	irqs->nvec = 0;
 
@@ -767,6 +796,7 @@ static int vfio_pci_msi_enable(struct vfio_pci_core_device *core,
 			    PCI_IRQ_MSIX : PCI_IRQ_MSI;
 	int ret;
 
+	lockdep_assert_held(&core->igate);
 	lockdep_assert_held_write(&core->memory_lock);
 
 	ret = pci_alloc_irq_vectors(core->pdev, 1, nvec, flag);
@@ -798,8 +828,11 @@ static int vfio_pci_msix_regrow(struct vfio_pci_core_device *core,
 	unsigned long v;
 	int ret, err = 0;
 
+	lockdep_assert_held(&core->igate);
+	lockdep_assert_held_write(&core->memory_lock);
+
 	xa_for_each(&irqs->vecs, v, vec)
-		vfio_pci_vec_stop(vec);
+		vfio_pci_vec_stop(core, vec);
 	pci_free_irq_vectors(pdev);
 
 	ret = pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
@@ -811,7 +844,7 @@ static int vfio_pci_msix_regrow(struct vfio_pci_core_device *core,
 	if (ret < 0) {
 		pci_warn(pdev, "vfio: cannot re-enable MSI-X: %d\n", ret);
 		xa_for_each(&irqs->vecs, v, vec)
-			vfio_pci_vec_free(irqs, v, vec, false);
+			vfio_pci_vec_free(core, v, vec, false);
 		irqs->nvec = 0;
 		spin_lock_irq(&irqs->intx_lock);
 		irqs->type = VFIO_PCI_IRQ_NONE;
@@ -830,7 +863,7 @@ static int vfio_pci_msix_regrow(struct vfio_pci_core_device *core,
 		if (ret) {
 			pci_warn(pdev, "vfio: MSI-X vector %lu lost its trigger: %d\n",
 				 v, ret);
-			vfio_pci_vec_free(irqs, v, vec, false);
+			vfio_pci_vec_free(core, v, vec, false);
 		}
 	}
 	return err;
@@ -879,6 +912,8 @@ static int vfio_pci_msi_set_fds(struct vfio_pci_core_device *core,
 	bool decode_on;
 	int ret = 0;
 
+	lockdep_assert_held(&core->igate);
+
 	ctx = vfio_pci_msi_get_fds(hdr, fds);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
@@ -923,6 +958,8 @@ static int vfio_pci_msi_trigger(struct vfio_pci_core_device *core,
 	struct vfio_pci_irq_vec *vec;
 	bool decode_on;
 	unsigned int i;
+
+	lockdep_assert_held(&core->igate);
 
 	if (irqs->type != hdr->index) {
 		/* Switching from another type takes a disable first. */
@@ -1162,6 +1199,8 @@ void vfio_pci_irq_cmd_written(struct vfio_pci_core_device *core, u16 cmd)
 	struct vfio_pci_irqs *irqs = core->irqs;
 	bool redeliver = false;
 	bool was;
+
+	lockdep_assert_not_held(&core->memory_lock);
 
 	if (!irqs)
 		return;

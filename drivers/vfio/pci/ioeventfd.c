@@ -52,6 +52,8 @@ struct vfio_pci_ioeventfd {
 /* The write itself; memory_lock is held for reading. */
 static void vfio_pci_ioeventfd_do(struct vfio_pci_ioeventfd *ioev)
 {
+	lockdep_assert_held(&ioev->core->memory_lock);
+
 	if (ioev->mem && !vfio_pci_memory_enabled(ioev->core))
 		return;
 
@@ -96,6 +98,8 @@ static void vfio_pci_ioeventfd_thread(void *opaque, void *unused)
 
 static void vfio_pci_ioeventfd_free(struct vfio_pci_ioeventfd *ioev)
 {
+	lockdep_assert_held(&ioev->core->ioeventfds_lock);
+
 	vfio_virqfd_disable(&ioev->virqfd);
 	list_del(&ioev->entry);
 	ioev->core->ioeventfds_nr--;
