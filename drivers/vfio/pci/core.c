@@ -17,22 +17,25 @@
  *
  * Lock order, outermost first, for the whole of vfio-pci-core:
  *
- *   dev_set->lock            VFIO core; held around open/close_device()
- *                            and by hot resets
- *     cfg->lock              config space writes and their side effects
- *     core->ioeventfds_lock  the ioeventfd list
- *       core->bar_lock       a BAR's kernel mapping (rdwr.c); a leaf,
- *                            also taken under mmap_lock (below)
- *     core->igate            interrupt setup, teardown and delivery
- *       core->memory_lock    rwsem over the device's memory decode: read
- *                            for BAR/ROM access, write to change decode
- *                            (COMMAND writes) or to reset the device or
- *                            change its power state; a hot reset holds
- *                            those of the whole device set, nested
- *                            under dev_set->lock
- *         pci device lock    only ever try-locked, by function resets
- *         irqs->intx_lock    INTx state (intrs.c); a spinlock, also taken
- *                            by the INTx handler and the unmask eventfd
+ *   vdev->open_lock            VFIO core; one device's open and close
+ *     dev_set->lock            VFIO core; held around open/close_device()
+ *                              and by hot resets
+ *       cfg->lock              config space writes and their side effects
+ *       core->ioeventfds_lock  the ioeventfd list
+ *         core->bar_lock       a BAR's kernel mapping (rdwr.c); a leaf,
+ *                              also taken under mmap_lock (below)
+ *       core->igate            interrupt setup, teardown and delivery
+ *         core->memory_lock    rwsem over the device's memory decode:
+ *                              read for BAR/ROM access, write to change
+ *                              decode (COMMAND writes) or to reset the
+ *                              device or change its power state; a hot
+ *                              reset holds those of the whole device
+ *                              set, nested under dev_set->lock
+ *           pci device lock    only ever try-locked: by function resets
+ *                              and the reset at open
+ *           irqs->intx_lock    INTx state (intrs.c); a spinlock, also
+ *                              taken by the INTx handler and the unmask
+ *                              eventfd
  *
  *   vf_token->lock nests inside nothing and contains nothing.
  *
@@ -46,9 +49,9 @@
  * writer): every path bounces through a kernel buffer.
  *
  * For the same reason the device notifier (VFIO_DEVICE_EVENT_MEMORY_OFF,
- * _RESET) is only called once memory_lock is dropped: its listener, type1,
- * takes its own lock, under which it faults BAR mappings in with
- * mmap_lock held (see drivers/vfio/vfio.h).  vfio_pci_notify() asserts it.
+ * _RESET) is only called once memory_lock is dropped: a BAR fault must
+ * never wait for a listener (type1 faults BAR mappings in with mmap_lock
+ * held; see drivers/vfio/vfio.h).  vfio_pci_notify() asserts it.
  */
 
 #include <linux/aperture.h>
