@@ -76,24 +76,28 @@ if [ ! -e "$KSRC/.unpacked" ]; then
 	mv "$KSRC.tmp" "$KSRC"
 fi
 
-# 2. Our tree replaces upstream's vfio.  rsync keeps mtimes, so kbuild only
+# 2. Our tree replaces upstream's vfio.  Files are compared by content and
+# a changed one gets a new mtime: keeping the source's mtime (rsync -a)
+# lost edits made before the objects were built, which then looked newer
+# than the change.  Unchanged files keep their mtime, so kbuild only
 # rebuilds what changed; --delete drops upstream's files (and ours that
 # were removed).  Objects live in $OBJ, never in the source tree.
+overlay() { rsync -rlpgoD --checksum "$@"; }
 log "overlaying drivers/vfio and the vfio headers from $TOP"
-rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+overlay --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 	--exclude='*.mod' --exclude='*.mod.c' --exclude='modules.order' \
 	--exclude='Module.symvers' \
 	"$TOP/drivers/vfio/" "$KSRC/drivers/vfio/"
 for h in include/linux/vfio.h include/linux/vfio_pci_core.h \
 	include/uapi/linux/vfio.h; do
 	if [ -e "$TOP/$h" ]; then
-		rsync -a "$TOP/$h" "$KSRC/$h"
+		overlay "$TOP/$h" "$KSRC/$h"
 	else
 		rm -f "$KSRC/$h"
 	fi
 done
 if [ -e "$TOP/Documentation/driver-api/vfio.rst" ]; then
-	rsync -a "$TOP/Documentation/driver-api/vfio.rst" \
+	overlay "$TOP/Documentation/driver-api/vfio.rst" \
 		"$KSRC/Documentation/driver-api/vfio.rst"
 fi
 
