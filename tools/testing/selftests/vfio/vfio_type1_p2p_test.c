@@ -453,8 +453,11 @@ out:
 
 TEST_F(p2p, map_of_pfnmap_ram_is_efault)
 {
-	void *ram = udmabuf_mmap(4 * PG);
+	void *ram;
 
+	if (access("/dev/udmabuf", F_OK))
+		SKIP(return, "no /dev/udmabuf: the kernel lacks CONFIG_UDMABUF");
+	ram = udmabuf_mmap(4 * PG);
 	ASSERT_NE(MAP_FAILED, ram) TH_LOG("udmabuf: %s", strerror(errno));
 	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA, 4 * PG, ram, RW));
 	munmap(ram, 4 * PG);
@@ -652,6 +655,9 @@ TEST_F_TIMEOUT(stall, map_dma_stalled_in_a_fault_holds_up_no_other_user,
 
 	if (tb_noiommu_profile())
 		SKIP(return, "type1 needs an IOMMU");
+	/* The vm.* knob exists exactly when the syscall does */
+	if (access("/proc/sys/vm/unprivileged_userfaultfd", F_OK))
+		SKIP(return, "the kernel lacks CONFIG_USERFAULTFD");
 	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_SLOT_TESTDEV0_BDF));
 	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_SLOT_TESTDEV1_BDF));
 	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_TESTDEV_BDF));
