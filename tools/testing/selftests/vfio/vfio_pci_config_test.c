@@ -76,18 +76,6 @@ FIXTURE_TEARDOWN(config)
 	vfio_test_dev_close(_metadata, &self->dev);
 }
 
-/* A register as the host kernel sees it now. */
-static uint32_t host_read(const char *bdf, unsigned int off, unsigned int len)
-{
-	uint8_t buf[4096];
-	uint32_t val = 0;
-
-	if (vfio_pci_sysfs_config(bdf, buf, off + len))
-		return ~0u;
-	memcpy(&val, buf + off, len);
-	return val;
-}
-
 /* The standard capability chain of a config image: offsets by index. */
 static int cap_walk(const uint8_t *cfg, uint8_t *offs, uint8_t *ids)
 {
@@ -205,12 +193,12 @@ TEST_F(config, command_memory_bit_reaches_the_device)
 			    cmd & ~CFG_CMD_MEMORY);
 	EXPECT_EQ(0, vfio_config_reg(self->dev.device, CFG_COMMAND, 2) &
 		  CFG_CMD_MEMORY);
-	EXPECT_EQ(0, host_read(variant->bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
+	EXPECT_EQ(0, vfio_pci_host_reg(variant->bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
 	vfio_config_set_reg(self->dev.device, CFG_COMMAND, 2,
 			    cmd | CFG_CMD_MEMORY);
 	EXPECT_TRUE(vfio_config_reg(self->dev.device, CFG_COMMAND, 2) &
 		    CFG_CMD_MEMORY);
-	EXPECT_TRUE(host_read(variant->bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
+	EXPECT_TRUE(vfio_pci_host_reg(variant->bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
 }
 
 TEST_F(config, command_intx_disable_reads_back_what_was_written)
@@ -238,7 +226,7 @@ TEST_F(config, writes_to_ids_and_class_succeed_and_change_nothing)
 						  4, ~before));
 		EXPECT_EQ(before,
 			  vfio_config_reg(self->dev.device, regs[i], 4));
-		EXPECT_EQ(before, host_read(variant->bdf, regs[i], 4));
+		EXPECT_EQ(before, vfio_pci_host_reg(variant->bdf, regs[i], 4));
 	}
 }
 
@@ -400,7 +388,7 @@ TEST_F(config, msi_enable_written_by_the_user_never_reaches_the_device)
 	flags = vfio_config_reg(self->dev.device, pos + 2, 2);
 	vfio_config_set_reg(self->dev.device, pos + 2, 2,
 			    flags | MSI_FLAGS_ENABLE);
-	EXPECT_EQ(0, host_read(variant->bdf, pos + 2, 2) & MSI_FLAGS_ENABLE);
+	EXPECT_EQ(0, vfio_pci_host_reg(variant->bdf, pos + 2, 2) & MSI_FLAGS_ENABLE);
 	vfio_config_set_reg(self->dev.device, pos + 2, 2, flags);
 }
 
@@ -414,7 +402,7 @@ TEST_F(config, msix_enable_written_by_the_user_never_reaches_the_device)
 	flags = vfio_config_reg(self->dev.device, pos + 2, 2);
 	vfio_config_set_reg(self->dev.device, pos + 2, 2,
 			    flags | MSIX_FLAGS_ENABLE);
-	EXPECT_EQ(0, host_read(variant->bdf, pos + 2, 2) & MSIX_FLAGS_ENABLE);
+	EXPECT_EQ(0, vfio_pci_host_reg(variant->bdf, pos + 2, 2) & MSIX_FLAGS_ENABLE);
 	vfio_config_set_reg(self->dev.device, pos + 2, 2, flags);
 }
 
@@ -613,7 +601,7 @@ FIXTURE_TEARDOWN(devctl)
 
 TEST_F(devctl, devctl_phantom_never_reaches_the_device)
 {
-	uint16_t host = host_read(TB_NVME_PF_BDF, self->reg, 2);
+	uint16_t host = vfio_pci_host_reg(TB_NVME_PF_BDF, self->reg, 2);
 	struct trace_call calls[64];
 	int n;
 
@@ -644,13 +632,13 @@ TEST_F(devctl, devctl_phantom_never_reaches_the_device)
 	EXPECT_EQ(host & DEVCTL_PHANTOM,
 		  vfio_config_reg(self->dev.device, self->reg, 2) &
 		  DEVCTL_PHANTOM);
-	EXPECT_EQ(0, host_read(TB_NVME_PF_BDF, self->reg, 2) &
+	EXPECT_EQ(0, vfio_pci_host_reg(TB_NVME_PF_BDF, self->reg, 2) &
 		  DEVCTL_PHANTOM);
 }
 
 TEST_F(devctl, devctl_payload_is_virtual)
 {
-	uint16_t host = host_read(TB_NVME_PF_BDF, self->reg, 2);
+	uint16_t host = vfio_pci_host_reg(TB_NVME_PF_BDF, self->reg, 2);
 	uint16_t want = self->orig ^ DEVCTL_PAYLOAD;
 	struct trace_call calls[64];
 	int n;
@@ -660,7 +648,7 @@ TEST_F(devctl, devctl_payload_is_virtual)
 		  vfio_config_reg(self->dev.device, self->reg, 2) &
 		  DEVCTL_PAYLOAD);
 	EXPECT_EQ(host & DEVCTL_PAYLOAD,
-		  host_read(TB_NVME_PF_BDF, self->reg, 2) & DEVCTL_PAYLOAD);
+		  vfio_pci_host_reg(TB_NVME_PF_BDF, self->reg, 2) & DEVCTL_PAYLOAD);
 	if (self->no_trace) {
 		TH_LOG("device writes not traced: %s", self->no_trace);
 		return;
@@ -685,7 +673,7 @@ static int mrrs_bytes(unsigned int code)
 
 TEST_F(devctl, devctl_mrrs_goes_through_pcie_set_readrq)
 {
-	uint16_t host = host_read(TB_NVME_PF_BDF, self->reg, 2);
+	uint16_t host = vfio_pci_host_reg(TB_NVME_PF_BDF, self->reg, 2);
 	int mps = mrrs_bytes((host & DEVCTL_PAYLOAD) >> 5);
 	static const unsigned int codes[] = { 2, 0 };
 	uint16_t base = self->orig & ~DEVCTL_READRQ;

@@ -44,38 +44,6 @@
 
 /* ---- helpers --------------------------------------------------------- */
 
-/* What the host sees in config space at @off (1, 2 or 4 bytes). */
-static uint32_t host_config(const char *bdf, unsigned int off,
-			    unsigned int len)
-{
-	uint8_t cfg[64];
-	uint32_t val = 0;
-
-	if (off + len > sizeof(cfg) || vfio_pci_sysfs_config(bdf, cfg, 64))
-		return ~0u;
-	memcpy(&val, cfg + off, len);
-	return val;
-}
-
-/* Write config space from the host side, as setpci does. */
-static int host_config_write(const char *bdf, unsigned int off,
-			     unsigned int len, uint32_t val)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/config", bdf);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return errno;
-	n = pwrite(fd, &val, len, off);
-	close(fd);
-	if (n < 0)
-		return errno;
-	return (size_t)n == len ? 0 : EIO;
-}
-
 static int set_command_bits(int fd, uint16_t bits)
 {
 	uint16_t cmd = vfio_config_reg(fd, CFG_COMMAND, 2);
@@ -176,29 +144,29 @@ FIXTURE_SETUP(no_reset)
 
 FIXTURE_TEARDOWN(no_reset)
 {
-	uint32_t cmd = host_config(TB_TESTDEV_BDF, CFG_COMMAND, 2);
+	uint32_t cmd = vfio_pci_host_reg(TB_TESTDEV_BDF, CFG_COMMAND, 2);
 
 	if (cmd != ~0u && cmd & CFG_CMD_MASTER)
-		host_config_write(TB_TESTDEV_BDF, CFG_COMMAND, 2,
-				  cmd & ~CFG_CMD_MASTER);
+		vfio_pci_host_reg_write(TB_TESTDEV_BDF, CFG_COMMAND, 2,
+					cmd & ~CFG_CMD_MASTER);
 	vfio_test_dev_close(_metadata, &self->dev);
 }
 
 TEST_F(no_reset, bus_master_off_after_close)
 {
-	uint32_t cmd = host_config(TB_TESTDEV_BDF, CFG_COMMAND, 2);
+	uint32_t cmd = vfio_pci_host_reg(TB_TESTDEV_BDF, CFG_COMMAND, 2);
 	int fd;
 
 	ASSERT_NE(~0u, cmd);
-	ASSERT_EQ(0, host_config_write(TB_TESTDEV_BDF, CFG_COMMAND, 2,
-				       cmd | CFG_CMD_MASTER));
-	ASSERT_TRUE(host_config(TB_TESTDEV_BDF, CFG_COMMAND, 2) &
+	ASSERT_EQ(0, vfio_pci_host_reg_write(TB_TESTDEV_BDF, CFG_COMMAND, 2,
+					     cmd | CFG_CMD_MASTER));
+	ASSERT_TRUE(vfio_pci_host_reg(TB_TESTDEV_BDF, CFG_COMMAND, 2) &
 		    CFG_CMD_MASTER);
 
 	vfio_group_get_device_fd(self->dev.group, TB_TESTDEV_BDF, &fd);
 	close(fd);
 
-	cmd = host_config(TB_TESTDEV_BDF, CFG_COMMAND, 2);
+	cmd = vfio_pci_host_reg(TB_TESTDEV_BDF, CFG_COMMAND, 2);
 	ASSERT_NE(~0u, cmd);
 	EXPECT_FALSE(cmd & CFG_CMD_MASTER)
 		TH_LOG("COMMAND %#x after close: bus mastering survived", cmd);
@@ -406,29 +374,29 @@ TEST_F(bridged, bars_restored_when_decode_comes_back)
 	uint32_t bar0, ctl;
 
 	ASSERT_EQ(0, set_command_bits(self->dev.device, CFG_CMD_MEMORY));
-	bar0 = host_config(bdf, CFG_BAR0, 4);
+	bar0 = vfio_pci_host_reg(bdf, CFG_BAR0, 4);
 	ASSERT_NE(0, bar0 & ~0xfu);
 	ASSERT_TRUE(testdev_answers(self->dev.device));
 
 	/* The backdoor: pulse the bridge's secondary bus reset. */
-	ctl = host_config(TB_BRIDGE_BDF, CFG_BRIDGE_CONTROL, 2);
+	ctl = vfio_pci_host_reg(TB_BRIDGE_BDF, CFG_BRIDGE_CONTROL, 2);
 	ASSERT_NE(~0u, ctl);
-	ASSERT_EQ(0, host_config_write(TB_BRIDGE_BDF, CFG_BRIDGE_CONTROL, 2,
-				       ctl | CFG_BRIDGE_CTL_SBR));
+	ASSERT_EQ(0, vfio_pci_host_reg_write(TB_BRIDGE_BDF, CFG_BRIDGE_CONTROL,
+					     2, ctl | CFG_BRIDGE_CTL_SBR));
 	usleep(2 * 1000);
-	ASSERT_EQ(0, host_config_write(TB_BRIDGE_BDF, CFG_BRIDGE_CONTROL, 2,
-				       ctl & ~CFG_BRIDGE_CTL_SBR));
+	ASSERT_EQ(0, vfio_pci_host_reg_write(TB_BRIDGE_BDF, CFG_BRIDGE_CONTROL,
+					     2, ctl & ~CFG_BRIDGE_CTL_SBR));
 	usleep(100 * 1000);
-	ASSERT_EQ(0, host_config(bdf, CFG_BAR0, 4) & ~0xfu)
+	ASSERT_EQ(0, vfio_pci_host_reg(bdf, CFG_BAR0, 4) & ~0xfu)
 		TH_LOG("the secondary bus reset did not reach %s", bdf);
-	ASSERT_FALSE(host_config(bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
+	ASSERT_FALSE(vfio_pci_host_reg(bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
 
 	/* The user turns decode back on, as after any reset. */
 	ASSERT_EQ(0, set_command_bits(self->dev.device, CFG_CMD_MEMORY));
-	EXPECT_EQ(bar0, host_config(bdf, CFG_BAR0, 4))
-		TH_LOG("BAR0 %#x, was %#x", host_config(bdf, CFG_BAR0, 4),
+	EXPECT_EQ(bar0, vfio_pci_host_reg(bdf, CFG_BAR0, 4))
+		TH_LOG("BAR0 %#x, was %#x", vfio_pci_host_reg(bdf, CFG_BAR0, 4),
 		       bar0);
-	EXPECT_TRUE(host_config(bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
+	EXPECT_TRUE(vfio_pci_host_reg(bdf, CFG_COMMAND, 2) & CFG_CMD_MEMORY);
 	EXPECT_TRUE(testdev_answers(self->dev.device));
 }
 

@@ -180,23 +180,51 @@ static inline void vfio_group_path(int group, char *buf, size_t len)
 	snprintf(buf, len, "/dev/vfio/%d", group);
 }
 
-/* Read @len bytes of config space from sysfs (what the host kernel sees). */
-static inline int vfio_pci_sysfs_config(const char *bdf, void *buf,
-					size_t len)
+/*
+ * Read or write @len bytes at @off of config space through sysfs: what
+ * the host kernel sees, and how setpci changes it behind vfio's back.
+ */
+static inline int vfio_pci_sysfs_config_rw(const char *bdf, unsigned int off,
+					   void *buf, size_t len, bool write)
 {
 	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/config", bdf);
-	fd = open(path, O_RDONLY);
+	fd = open(path, write ? O_WRONLY : O_RDONLY);
 	if (fd < 0)
 		return errno;
-	n = pread(fd, buf, len, 0);
+	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
 	close(fd);
 	if (n < 0)
 		return errno;
 	return (size_t)n == len ? 0 : EIO;
+}
+
+/* The first @len bytes of config space, as the host kernel sees them. */
+static inline int vfio_pci_sysfs_config(const char *bdf, void *buf,
+					size_t len)
+{
+	return vfio_pci_sysfs_config_rw(bdf, 0, buf, len, false);
+}
+
+/* One register (1, 2 or 4 bytes) as the host sees it; ~0 if unreadable. */
+static inline uint32_t vfio_pci_host_reg(const char *bdf, unsigned int off,
+					 unsigned int len)
+{
+	uint32_t val = 0;
+
+	if (vfio_pci_sysfs_config_rw(bdf, off, &val, len, false))
+		return ~0u;
+	return val;
+}
+
+/* Write one register from the host side, as setpci does. */
+static inline int vfio_pci_host_reg_write(const char *bdf, unsigned int off,
+					  unsigned int len, uint32_t val)
+{
+	return vfio_pci_sysfs_config_rw(bdf, off, &val, len, true);
 }
 
 /* Size of the config space as the host kernel knows it (256 or 4096). */
