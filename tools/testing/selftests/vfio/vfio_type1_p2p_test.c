@@ -71,7 +71,7 @@ FIXTURE(p2p)
 	long pins_before;
 };
 
-static int shm_command(int fd, __u64 cfg, __u16 set, __u16 clear)
+static int cfg_command(int fd, __u64 cfg, __u16 set, __u16 clear)
 {
 	__u16 cmd;
 
@@ -154,7 +154,7 @@ FIXTURE_SETUP(p2p)
 	ASSERT_LE(0, self->shm);
 	ASSERT_EQ(0, region_offset(self->shm, VFIO_PCI_CONFIG_REGION_INDEX,
 				   &self->shm_cfg));
-	ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, CMD_MEMORY, 0));
+	ASSERT_EQ(0, cfg_command(self->shm, self->shm_cfg, CMD_MEMORY, 0));
 	self->bar = mmap(NULL, TB_IVSHMEM_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, self->shm,
 			 (off_t)VFIO_PCI_BAR2_REGION_INDEX << 40);
@@ -302,7 +302,7 @@ TEST_F(p2p, memory_decode_off_drops_the_bar_mapping)
 	if (!tb_ours())
 		SKIP(return, "upstream 6.12 keeps it");
 	ASSERT_EQ(0, map_bar_and_reach_it(0x81));
-	ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, 0, CMD_MEMORY));
+	ASSERT_EQ(0, cfg_command(self->shm, self->shm_cfg, 0, CMD_MEMORY));
 
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
@@ -316,7 +316,7 @@ TEST_F(p2p, memory_decode_off_drops_the_bar_mapping)
 	/* While decode is off there is nothing to map; once back, there is */
 	EXPECT_EQ(-EFAULT, _map(self->container, BAR_IOVA, TB_IVSHMEM_SIZE,
 				self->bar, RW));
-	ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, CMD_MEMORY, 0));
+	ASSERT_EQ(0, cfg_command(self->shm, self->shm_cfg, CMD_MEMORY, 0));
 	ASSERT_EQ(0, map_bar_and_reach_it(0x83));
 }
 
@@ -403,9 +403,9 @@ TEST_F_TIMEOUT(p2p, decode_off_racing_map_of_the_bar_stays_consistent, 240)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, pthread_create(&mapper, NULL, race_mapper, &r));
 	for (i = 0; i < RACE_TOGGLES && !r.bad; i++) {
-		ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, 0,
+		ASSERT_EQ(0, cfg_command(self->shm, self->shm_cfg, 0,
 					 CMD_MEMORY));
-		ASSERT_EQ(0, shm_command(self->shm, self->shm_cfg, CMD_MEMORY,
+		ASSERT_EQ(0, cfg_command(self->shm, self->shm_cfg, CMD_MEMORY,
 					 0));
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
@@ -623,19 +623,17 @@ static int uffd_serve(int uffd, void *addr, size_t len, const void *src)
 /* A device fd of @bdf, from its group in a container, memory decode on */
 static int open_decoding(int group, const char *bdf)
 {
-	__u16 cmd;
-	__u64 cfg;
+	__u64 cfg = 0;
 	int fd;
 
 	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (fd < 0)
 		return -errno;
 	if (region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg) ||
-	    pread(fd, &cmd, 2, cfg + CFG_COMMAND) != 2)
+	    cfg_command(fd, cfg, CMD_MEMORY, 0)) {
+		close(fd);
 		return -EIO;
-	cmd |= CMD_MEMORY;
-	if (pwrite(fd, &cmd, 2, cfg + CFG_COMMAND) != 2)
-		return -EIO;
+	}
 	return fd;
 }
 
@@ -648,7 +646,7 @@ TEST_F_TIMEOUT(stall, map_dma_stalled_in_a_fault_holds_up_no_other_user,
 	       120)
 {
 	struct bg map = {}, close_dev = {}, peer = {}, release = {};
-	int a = -1, b = -1, ga = -1, gb = -1, dev0, uffd;
+	int a, b, ga, gb, dev0, uffd;
 	bool closed, opened, released, stalled;
 	struct pollfd pfd;
 	char *bar, *ubuf, *page;
@@ -663,12 +661,8 @@ TEST_F_TIMEOUT(stall, map_dma_stalled_in_a_fault_holds_up_no_other_user,
 	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_TESTDEV_BDF));
 
 	/* Container a: the slot's group; its BAR0 mapped for peer DMA */
-	a = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, a);
-	ga = group_open(TB_SLOT_TESTDEV0_BDF);
-	ASSERT_LE(0, ga);
-	ASSERT_EQ(0, ioctl(ga, VFIO_GROUP_SET_CONTAINER, &a));
-	ASSERT_EQ(0, ioctl(a, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, container_with_group(TB_SLOT_TESTDEV0_BDF, &a, &ga,
+					  VFIO_TYPE1v2_IOMMU));
 	dev0 = open_decoding(ga, TB_SLOT_TESTDEV0_BDF);
 	ASSERT_LE(0, dev0);
 	bar = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, dev0,
@@ -677,12 +671,8 @@ TEST_F_TIMEOUT(stall, map_dma_stalled_in_a_fault_holds_up_no_other_user,
 	ASSERT_EQ(0, _map(a, BAR_IOVA, PG, bar, RW));
 
 	/* Container b, another group, maps the same BAR */
-	b = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, b);
-	gb = group_open(TB_TESTDEV_BDF);
-	ASSERT_LE(0, gb);
-	ASSERT_EQ(0, ioctl(gb, VFIO_GROUP_SET_CONTAINER, &b));
-	ASSERT_EQ(0, ioctl(b, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, container_with_group(TB_TESTDEV_BDF, &b, &gb,
+					  VFIO_TYPE1v2_IOMMU));
 	ASSERT_EQ(0, _map(b, BAR_IOVA, PG, bar, RW));
 
 	/* The stall: MAP_DMA in a of memory whose fault nobody serves */

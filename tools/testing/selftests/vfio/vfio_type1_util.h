@@ -215,26 +215,38 @@ static inline int _unmap(int fd, __u64 iova, __u64 size, __u32 flags,
 	return 0;
 }
 
-/* A container of model @type holding edu's group (edu on vfio-pci) */
-static inline int container_with_edu(int *container, int *group,
-				     unsigned long type)
+/* A container of model @type holding @bdf's group (@bdf on vfio-pci) */
+static inline int container_with_group(const char *bdf, int *container,
+				       int *group, unsigned long type)
 {
+	int ret;
+
 	*group = -1;
 	*container = open("/dev/vfio/vfio", O_RDWR);
 	if (*container < 0)
 		return -errno;
-	*group = group_open(TB_EDU_BDF);
+	*group = group_open(bdf);
 	if (*group < 0)
 		return *group;
 	if (ioctl(*group, VFIO_GROUP_SET_CONTAINER, container)) {
-		fprintf(stderr, "# VFIO_GROUP_SET_CONTAINER: %m\n");
-		return -errno;
+		ret = -errno;
+		fprintf(stderr, "# VFIO_GROUP_SET_CONTAINER: %s\n",
+			strerror(-ret));
+		return ret;
 	}
 	if (ioctl(*container, VFIO_SET_IOMMU, type)) {
-		fprintf(stderr, "# VFIO_SET_IOMMU(%lu): %m\n", type);
-		return -errno;
+		ret = -errno;
+		fprintf(stderr, "# VFIO_SET_IOMMU(%lu): %s\n", type,
+			strerror(-ret));
+		return ret;
 	}
 	return 0;
+}
+
+static inline int container_with_edu(int *container, int *group,
+				     unsigned long type)
+{
+	return container_with_group(TB_EDU_BDF, container, group, type);
 }
 
 /*
