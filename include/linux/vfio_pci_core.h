@@ -96,6 +96,9 @@ struct vfio_pci_core_opts {
  * @opts: behaviour chosen by the bus driver
  * @vf_token: shared secret between this PF and the users of its VFs; NULL
  *            unless the device is an SR-IOV physical function
+ * @hold_d0: keep the device in D0 whatever idling or its user asks (see
+ *           vfio_pci_hold_d0()); written with dev_set->lock and
+ *           @memory_lock held, so read under either
  * @saved_state: config space saved when the device was opened, restored
  *               when it is closed; under dev_set->lock
  * @cfg: virtualized config space state, NULL while the device is closed;
@@ -141,6 +144,7 @@ struct vfio_pci_core_device {
 	struct pci_dev *pdev;
 	struct vfio_pci_core_opts opts;
 	struct vfio_pci_vf_token *vf_token;
+	bool hold_d0;
 
 	struct pci_saved_state *saved_state;
 	struct vfio_pci_cfg *cfg;

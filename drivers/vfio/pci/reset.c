@@ -62,25 +62,22 @@ int vfio_pci_reset_function(struct vfio_pci_core_device *core)
 	return ret;
 }
 
-/**
- * vfio_pci_set_power - move the open device to another power state
- * @core: the device, open
- * @state: PCI_D0 to PCI_D3hot
- *
- * Leaving D0 zaps the user's BAR mappings (nothing decodes in a low power
- * state) and saves config space; coming back restores it, since a device
- * without No_Soft_Reset has forgotten it.  Called without memory_lock
- * held.
- *
- * Return: 0 or the error of pci_set_power_state().
+/*
+ * The body of vfio_pci_set_power(), for callers that hold memory_lock for
+ * writing.  Returns true when the device left D0: the caller sends
+ * VFIO_DEVICE_EVENT_MEMORY_OFF once it has dropped the lock.
  */
-int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
+static bool vfio_pci_set_power_locked(struct vfio_pci_core_device *core,
+				      pci_power_t state, int *ret)
 {
 	struct pci_dev *pdev = core->pdev;
 	bool leaving_d0 = false;
-	int ret;
 
-	down_write(&core->memory_lock);
+	lockdep_assert_held_write(&core->memory_lock);
+	if (state != PCI_D0 && core->hold_d0) {
+		*ret = -EBUSY;
+		return false;
+	}
 	if (state != PCI_D0 && pdev->current_state == PCI_D0) {
 		leaving_d0 = true;
 		vfio_pci_mmap_zap(core);
@@ -88,14 +85,37 @@ int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
 		kfree(core->pm_save);
 		core->pm_save = pci_store_saved_state(pdev);
 	}
-	ret = pci_set_power_state(pdev, state);
+	*ret = pci_set_power_state(pdev, state);
 	if (pdev->current_state == PCI_D0 && core->pm_save &&
 	    !pci_load_and_free_saved_state(pdev, &core->pm_save))
 		pci_restore_state(pdev);
 	vfio_pci_cmd_refresh(core);
+	return leaving_d0;
+}
+
+/**
+ * vfio_pci_set_power - move the open device to another power state
+ * @core: the device, open
+ * @state: PCI_D0 to PCI_D3hot
+ *
+ * Leaving D0 zaps the user's BAR mappings (nothing decodes in a low power
+ * state) and saves config space; coming back restores it, since a device
+ * without No_Soft_Reset has forgotten it.  A device held in D0 (see
+ * vfio_pci_hold_d0()) stays there.  Called without memory_lock held.
+ *
+ * Return: 0, -EBUSY for a device held in D0, or the error of
+ * pci_set_power_state().
+ */
+int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
+{
+	bool left_d0;
+	int ret;
+
+	down_write(&core->memory_lock);
+	left_d0 = vfio_pci_set_power_locked(core, state, &ret);
 	up_write(&core->memory_lock);
 
-	if (leaving_d0)
+	if (left_d0)
 		vfio_pci_notify(core, VFIO_DEVICE_EVENT_MEMORY_OFF);
 	return ret;
 }
@@ -105,14 +125,46 @@ int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
  * @core: the device; nobody has it open
  * @idle: true to park, false to bring it back to D0
  *
- * Does nothing with the disable_idle_d3 option, nor to a PF with VFs:
- * they stop working while it sleeps.
+ * Called with dev_set->lock held, or before the device is registered or
+ * after it is unregistered.  Does nothing with the disable_idle_d3 option,
+ * nor to a device held in D0 or a PF with VFs: they stop working while it
+ * sleeps.
  */
 void vfio_pci_set_idle(struct vfio_pci_core_device *core, bool idle)
 {
-	if (core->opts.disable_idle_d3 || (idle && pci_num_vf(core->pdev)))
+	if (core->opts.disable_idle_d3 ||
+	    (idle && (core->hold_d0 || pci_num_vf(core->pdev))))
 		return;
 	pci_set_power_state(core->pdev, idle ? PCI_D3hot : PCI_D0);
+}
+
+/**
+ * vfio_pci_hold_d0 - keep the device in D0, or let it go again
+ * @core: the device, registered, open or not
+ * @hold: true to wake the device now and keep it awake, false to release
+ *
+ * While held, neither idling nor the user's power management (PMCSR
+ * writes) moves the device out of D0; a user who had put it to sleep
+ * finds it awake, its config space restored.  On release a device nobody
+ * has open goes back to idle, unless something else keeps it awake (a PF
+ * with VFs).  Takes dev_set->lock, then memory_lock.
+ */
+void vfio_pci_hold_d0(struct vfio_pci_core_device *core, bool hold)
+{
+	struct vfio_device_set *dev_set = core->vdev.dev_set;
+	int ret = 0;
+
+	mutex_lock(&dev_set->lock);
+	down_write(&core->memory_lock);
+	core->hold_d0 = hold;
+	if (hold)
+		vfio_pci_set_power_locked(core, PCI_D0, &ret);
+	up_write(&core->memory_lock);
+	if (ret)
+		pci_warn(core->pdev, "vfio: cannot power up: %d\n", ret);
+	if (!hold && !core->vdev.open_count)
+		vfio_pci_set_idle(core, true);
+	mutex_unlock(&dev_set->lock);
 }
 
 /* ---- what a hot reset affects -------------------------------------- */
