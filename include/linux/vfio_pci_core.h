@@ -96,6 +96,12 @@ struct vfio_pci_core_opts {
  * @opts: behaviour chosen by the bus driver
  * @vf_token: shared secret between this PF and the users of its VFs; NULL
  *            unless the device is an SR-IOV physical function
+ * @sriov_entry: a PF's entry on the list of PFs whose VFs vfio-pci-core
+ *               enabled, empty otherwise (sriov.c)
+ * @sriov_pf: a VF's PF when that PF enabled it through vfio-pci-core, set
+ *            at registration; the PF outlives the VF
+ * @sriov_counted: this VF's open is counted in @sriov_pf's token users;
+ *                 under dev_set->lock
  * @hold_d0: keep the device in D0 whatever idling or its user asks (see
  *           vfio_pci_hold_d0()); written with dev_set->lock and
  *           @memory_lock held, so read under either
@@ -144,6 +150,9 @@ struct vfio_pci_core_device {
 	struct pci_dev *pdev;
 	struct vfio_pci_core_opts opts;
 	struct vfio_pci_vf_token *vf_token;
+	struct list_head sriov_entry;
+	struct vfio_pci_core_device *sriov_pf;
+	bool sriov_counted;
 	bool hold_d0;
 
 	struct pci_saved_state *saved_state;
@@ -198,6 +207,10 @@ void vfio_pci_core_request(struct vfio_device *vdev, unsigned int count);
 int vfio_pci_core_match(struct vfio_device *vdev, char *buf);
 int vfio_pci_core_device_feature(struct vfio_device *vdev, u32 flags,
 				 void __user *arg, size_t argsz);
+
+/* pci_driver.sriov_configure */
+int vfio_pci_core_sriov_configure(struct vfio_pci_core_device *core,
+				  int nr_virtfn);
 
 /* PCI error recovery */
 pci_ers_result_t vfio_pci_core_aer_err_detected(struct pci_dev *pdev,

@@ -37,7 +37,13 @@
  *                              taken by the INTx handler and the unmask
  *                              eventfd
  *
- *   vf_token->lock nests inside nothing and contains nothing.
+ *   vf_token->lock             a PF's VF token and its user count;
+ *                              taken under a VF's dev_set->lock, holds
+ *                              nothing (sriov.c)
+ *
+ * A PF's PCI device lock, held by the PCI core around sriov_configure and
+ * remove, comes before dev_set->lock (vfio_pci_hold_d0()); sriov.c has the
+ * rest of the SR-IOV locking.
  *
  * A fault on a BAR mapping (mmap.c) takes memory_lock for reading under
  * the faulting mm's mmap_lock, mmap() of a BAR claims it (bar_lock) under
@@ -187,13 +193,8 @@ int vfio_pci_core_init_dev(struct vfio_device *vdev)
 	INIT_LIST_HEAD(&core->ioeventfds);
 	init_rwsem(&core->memory_lock);
 
-	if (core->pdev->is_physfn) {
-		core->vf_token = kzalloc(sizeof(*core->vf_token), GFP_KERNEL);
-		if (!core->vf_token)
-			goto err_locks;
-		mutex_init(&core->vf_token->lock);
-		uuid_gen(&core->vf_token->uuid);
-	}
+	if (vfio_pci_sriov_init_dev(core))
+		goto err_locks;
 	return 0;
 
 err_locks:
@@ -215,11 +216,7 @@ void vfio_pci_core_release_dev(struct vfio_device *vdev)
 {
 	struct vfio_pci_core_device *core = to_core(vdev);
 
-	if (core->vf_token) {
-		WARN_ON(core->vf_token->users);
-		mutex_destroy(&core->vf_token->lock);
-		kfree(core->vf_token);
-	}
+	vfio_pci_sriov_release_dev(core);
 	mutex_destroy(&core->ioeventfds_lock);
 	mutex_destroy(&core->bar_lock);
 	mutex_destroy(&core->igate);
@@ -314,6 +311,7 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 	ret = vfio_pci_vga_init(core);
 	if (ret)
 		goto err_drvdata;
+	vfio_pci_sriov_link(core);
 	/* Nobody can have it open yet. */
 	vfio_pci_set_idle(core, true);
 	ret = vfio_register_group_dev(&core->vdev);
@@ -334,13 +332,15 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_device);
  * vfio_pci_core_unregister_device - undo vfio_pci_core_register_device()
  * @core: the device
  *
- * Called from the bus driver's PCI remove.  Waits until userspace has
- * closed every file descriptor of the device, asking it to through
- * ops->request; cannot fail.  The caller drops @core with
+ * Called from the bus driver's PCI remove.  Disables the VFs of a PF
+ * first, then waits until userspace has closed every file descriptor of
+ * the device; both ask users to let go through ops->request.  Cannot
+ * fail.  The caller drops @core with
  * vfio_put_device() afterwards.
  */
 void vfio_pci_core_unregister_device(struct vfio_pci_core_device *core)
 {
+	vfio_pci_core_sriov_configure(core, 0);
 	vfio_unregister_group_dev(&core->vdev);
 	vfio_pci_vga_exit(core);
 	/* The next driver expects the device awake. */
@@ -458,10 +458,8 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_enable);
 void vfio_pci_core_finish_enable(struct vfio_pci_core_device *core)
 {
 	lockdep_assert_held(&core->vdev.dev_set->lock);
-	/*
-	 * Nothing yet: the SR-IOV VF token accounting and the power state
-	 * tracking of the full driver hook in here.
-	 */
+	/* Now the VF is in use: its PF's user needs the VF token to open. */
+	vfio_pci_sriov_count_user(core, true);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_finish_enable);
 
@@ -480,6 +478,7 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *core)
 
 	lockdep_assert_held(&core->vdev.dev_set->lock);
 
+	vfio_pci_sriov_count_user(core, false);
 	/* Wake it if the user left it asleep; its config comes back. */
 	vfio_pci_set_power(core, PCI_D0);
 	vfio_pci_ioeventfd_release_all(core);
@@ -908,32 +907,6 @@ void vfio_pci_core_request(struct vfio_device *vdev, unsigned int count)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_request);
 
-/*
- * The VF token rules that hold until SR-IOV can be enabled on a device we
- * own: a PF without VF users may set its token, a VF can only have a PF
- * that is not ours (so must not be given a token), anything else that
- * names a token is a mistake.
- */
-static int vfio_pci_vf_token_check(struct vfio_pci_core_device *core,
-				   const uuid_t *uuid)
-{
-	struct vfio_pci_vf_token *token = core->vf_token;
-	int ret = 0;
-
-	if (!token)
-		return uuid ? -EINVAL : 0;
-
-	mutex_lock(&token->lock);
-	if (token->users) {
-		if (!uuid || !uuid_equal(uuid, &token->uuid))
-			ret = -EACCES;
-	} else if (uuid) {
-		uuid_copy(&token->uuid, uuid);
-	}
-	mutex_unlock(&token->lock);
-	return ret;
-}
-
 #define VFIO_PCI_OPT_VF_TOKEN	"vf_token="
 
 /* Parse the space-separated options after the device name. */
@@ -987,34 +960,10 @@ int vfio_pci_core_match(struct vfio_device *vdev, char *buf)
 
 	ret = vfio_pci_parse_opts(buf + len, &uuid, &has_uuid);
 	if (!ret)
-		ret = vfio_pci_vf_token_check(core, has_uuid ? &uuid : NULL);
+		ret = vfio_pci_sriov_token_check(core, has_uuid ? &uuid : NULL);
 	return ret ? ret : 1;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_match);
-
-static int vfio_pci_feature_vf_token(struct vfio_pci_core_device *core,
-				     u32 flags, void __user *arg, size_t argsz)
-{
-	struct vfio_pci_vf_token *token = core->vf_token;
-	uuid_t new_token;
-	int go;
-
-	if (!token)
-		return -ENOTTY;
-
-	go = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET,
-				sizeof(new_token));
-	if (go <= 0)
-		return go;
-	if (copy_from_user(&new_token, arg, sizeof(new_token)))
-		return -EFAULT;
-
-	/* The PF's user proved itself when it opened the PF. */
-	mutex_lock(&token->lock);
-	token->uuid = new_token;
-	mutex_unlock(&token->lock);
-	return 0;
-}
 
 /**
  * vfio_pci_core_device_feature - ops->device_feature for a PCI device
@@ -1034,7 +983,7 @@ int vfio_pci_core_device_feature(struct vfio_device *vdev, u32 flags,
 
 	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
 	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
-		return vfio_pci_feature_vf_token(core, flags, arg, argsz);
+		return vfio_pci_sriov_feature_token(core, flags, arg, argsz);
 	default:
 		return -ENOTTY;
 	}
@@ -1061,6 +1010,18 @@ pci_ers_result_t vfio_pci_core_aer_err_detected(struct pci_dev *pdev,
 	return PCI_ERS_RESULT_CAN_RECOVER;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_aer_err_detected);
+
+static int __init vfio_pci_core_init(void)
+{
+	return vfio_pci_sriov_init();
+}
+module_init(vfio_pci_core_init);
+
+static void __exit vfio_pci_core_exit(void)
+{
+	vfio_pci_sriov_exit();
+}
+module_exit(vfio_pci_core_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO PCI core: PCI device access for VFIO bus drivers");

@@ -8,8 +8,9 @@
  * (config.c), vfio_pci_bar_*() and vfio_pci_rom_*() reach the BARs and
  * the option ROM (rdwr.c), vfio_pci_irq_*() is interrupt delivery to
  * userspace (intrs.c), vfio_pci_vga_*() the legacy VGA ranges (vga.c),
- * vfio_pci_ioeventfd_*() eventfd-triggered BAR writes (ioeventfd.c);
- * resets and power states are in reset.c.
+ * vfio_pci_ioeventfd_*() eventfd-triggered BAR writes (ioeventfd.c),
+ * vfio_pci_sriov_*() SR-IOV and the VF token (sriov.c); resets and power
+ * states are in reset.c.
  */
 #ifndef __VFIO_PCI_PRIVATE_H
 #define __VFIO_PCI_PRIVATE_H
@@ -75,6 +76,18 @@ int vfio_pci_ioctl_hot_reset_info(struct vfio_pci_core_device *core,
 int vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *core,
 			     struct vfio_pci_hot_reset __user *uarg);
 void vfio_pci_dev_set_idle_reset(struct vfio_pci_core_device *core);
+
+/* sriov.c */
+int vfio_pci_sriov_init(void);
+void vfio_pci_sriov_exit(void);
+int vfio_pci_sriov_init_dev(struct vfio_pci_core_device *core);
+void vfio_pci_sriov_release_dev(struct vfio_pci_core_device *core);
+void vfio_pci_sriov_link(struct vfio_pci_core_device *core);
+void vfio_pci_sriov_count_user(struct vfio_pci_core_device *core, bool open);
+int vfio_pci_sriov_token_check(struct vfio_pci_core_device *core,
+			       const uuid_t *uuid);
+int vfio_pci_sriov_feature_token(struct vfio_pci_core_device *core, u32 flags,
+				 void __user *arg, size_t argsz);
 
 /* ioeventfd.c */
 int vfio_pci_ioctl_ioeventfd(struct vfio_pci_core_device *core,

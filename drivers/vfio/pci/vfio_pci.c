@@ -136,6 +136,14 @@ static void vfio_pci_remove(struct pci_dev *pdev)
 	vfio_put_device(&core->vdev);
 }
 
+static int vfio_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
+{
+	if (!enable_sriov)
+		return -ENOENT;
+	return vfio_pci_core_sriov_configure(dev_get_drvdata(&pdev->dev),
+					     nr_virtfn);
+}
+
 static const struct pci_error_handlers vfio_pci_err_handlers = {
 	.error_detected = vfio_pci_core_aer_err_detected,
 };
@@ -145,6 +153,7 @@ static struct pci_driver vfio_pci_driver = {
 	.id_table		= NULL,	/* driver_override, new_id or ids= */
 	.probe			= vfio_pci_probe,
 	.remove			= vfio_pci_remove,
+	.sriov_configure	= vfio_pci_sriov_configure,
 	.err_handler		= &vfio_pci_err_handlers,
 	.driver_managed_dma	= true,
 };
