@@ -3,6 +3,7 @@
  * vfio_demo - open a PCI device through VFIO and print what it exposes.
  *
  *   vfio_demo 0000:00:03.0
+ *   vfio_demo --vf-token 0000:00:06.0 0000:00:06.1
  *
  * The device must already be bound to vfio-pci.  The program goes the way
  * every VFIO user goes: container, group, IOMMU model, device fd, then the
@@ -15,6 +16,11 @@
  * steps (DMA mapping, interrupts) slot in at the end of that table.  A step
  * that fails prints what it was doing and why, and the program exits 1
  * after closing what it opened.
+ *
+ * With --vf-token it shows SR-IOV instead, on a PF bound to vfio-pci and
+ * one of its VFs (vfio-pci loaded with enable_sriov=1, VFs enabled through
+ * the PF's sriov_numvfs): the PF's user sets a VF token, and the VF opens
+ * only for whoever presents it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1158,6 +1164,77 @@ out_free:
 	return ret;
 }
 
+/* ---------------------- SR-IOV and the VF token --------------------- */
+
+/* What the PF's user sets; any UUID will do, random in real life. */
+#define VF_DEMO_TOKEN	"8b0e2a5c-46f1-4d7e-9c3b-2f61a0d4e917"
+#define VF_DEMO_WRONG	"00000000-0000-4000-8000-000000000000"
+
+/*
+ * One VFIO_GROUP_GET_DEVICE_FD of @d's device with the option string @opt
+ * appended, printed as a table row.  Returns the fd, or -1 with errno set;
+ * fails the step (-2) when the outcome is not @want_errno (0: success).
+ */
+static int vf_demo_open(struct demo *d, const char *opt, int want_errno)
+{
+	char name[128];
+	int fd, err;
+
+	snprintf(name, sizeof(name), "%s%s%s", d->bdf, *opt ? " " : "", opt);
+	fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
+	err = fd < 0 ? errno : 0;
+	printf("  %-60s %s\n", name, err ? strerror(err) : "opened");
+	if (err != want_errno) {
+		if (fd >= 0)
+			close(fd);
+		errno = err;
+		fail_msg("\"%s\": expected %s", name,
+			 want_errno ? strerror(want_errno) : "success");
+		return -2;
+	}
+	errno = err;
+	return fd;
+}
+
+static int vf_token_demo(struct demo *pf, struct demo *vf)
+{
+	__u16 id[2];
+	int pf2;
+
+	if (demo_container(pf) || demo_group(pf) || demo_set_iommu(pf))
+		return -1;
+	vf->container = pf->container;
+	if (demo_group(vf))
+		return -1;
+
+	printf("\nThe PF's user sets the VF token as it opens the PF\n");
+	pf->device = vf_demo_open(pf, "vf_token=" VF_DEMO_TOKEN, 0);
+	if (pf->device < 0)
+		return -1;
+
+	printf("\nA VF user must present it (%s)\n", vf->bdf);
+	if (vf_demo_open(vf, "", EACCES) != -1 ||
+	    vf_demo_open(vf, "vf_token=" VF_DEMO_WRONG, EACCES) != -1)
+		return -1;
+	vf->device = vf_demo_open(vf, "vf_token=" VF_DEMO_TOKEN, 0);
+	if (vf->device < 0)
+		return -1;
+	if (region_rw(vf, VFIO_PCI_CONFIG_REGION_INDEX, id, sizeof(id), 0,
+		      false))
+		return -1;
+	printf("  %-60s %04x:%04x\n", "VF config space: vendor:device", id[0],
+	       id[1]);
+
+	printf("\nWhile the VF is in use, so must anyone who opens the PF\n");
+	if (vf_demo_open(pf, "", EACCES) != -1)
+		return -1;
+	pf2 = vf_demo_open(pf, "vf_token=" VF_DEMO_TOKEN, 0);
+	if (pf2 < 0)
+		return -1;
+	close(pf2);
+	return 0;
+}
+
 /* ------------------------------ main -------------------------------- */
 
 static const struct demo_step {
@@ -1208,18 +1285,36 @@ static int parse_bdf(struct demo *d, const char *arg)
 	return 0;
 }
 
+static int print_usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [DOMAIN:]BUS:DEV.FN  (e.g. 0000:00:03.0)\n"
+		"       %s --vf-token PF VF\n", argv0, argv0);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct demo d = { .container = -1, .group = -1, .device = -1 };
+	struct demo vf = { .container = -1, .group = -1, .device = -1 };
 	size_t i;
 	int ret = 0;
 
-	if (argc != 2 || parse_bdf(&d, argv[1])) {
-		fprintf(stderr, "usage: %s [DOMAIN:]BUS:DEV.FN  (e.g. 0000:00:03.0)\n",
-			argv[0]);
-		return 2;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && !strcmp(argv[1], "--vf-token")) {
+		if (parse_bdf(&d, argv[2]) || parse_bdf(&vf, argv[3]))
+			return print_usage(argv[0]);
+		printf("vfio_demo: VF token, PF %s, VF %s\n", d.bdf, vf.bdf);
+		ret = vf_token_demo(&d, &vf) ? 1 : 0;
+		/* The VF shares the PF's container: the VF's group goes first. */
+		vf.container = -1;
+		demo_teardown(&vf);
+		demo_teardown(&d);
+		if (!ret)
+			printf("\nvfio_demo: OK\n");
+		return ret;
+	}
+	if (argc != 2 || parse_bdf(&d, argv[1]))
+		return print_usage(argv[0]);
 	printf("vfio_demo: %s\n", d.bdf);
 
 	for (i = 0; i < ARRAY_SIZE(demo_steps); i++) {
