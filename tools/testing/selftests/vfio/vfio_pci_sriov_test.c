@@ -262,21 +262,21 @@ static int irq_set(int fd, uint32_t index, uint32_t flags, const int *fds,
 	return ioctl(fd, VFIO_DEVICE_SET_IRQS, set) ? errno : 0;
 }
 
-/* A VF's container and group, ready for GET_DEVICE_FD. */
-struct vf_handle {
+/* A function's container and group, ready for GET_DEVICE_FD. */
+struct dev_handle {
 	const char *bdf;
 	int container;
 	int group;
 };
 
-static void vf_handle_init(struct vf_handle *vf, const char *bdf)
+static void dev_handle_init(struct dev_handle *vf, const char *bdf)
 {
 	vf->bdf = bdf;
 	vf->container = -1;
 	vf->group = -1;
 }
 
-static int _vf_handle_open(struct vf_handle *vf)
+static int _dev_handle_open(struct dev_handle *vf)
 {
 	int id = vfio_pci_group(vf->bdf);
 	int err;
@@ -293,7 +293,7 @@ static int _vf_handle_open(struct vf_handle *vf)
 	return err;
 }
 
-static void vf_handle_close(struct vf_handle *vf)
+static void dev_handle_close(struct dev_handle *vf)
 {
 	vfio_close_fd(&vf->group);
 	vfio_close_fd(&vf->container);
@@ -310,21 +310,40 @@ FIXTURE(default_load)
 	struct vfio_pci_binding saved;
 };
 
+/*
+ * The harness runs no teardown after a failed setup, so the fixtures below
+ * undo a half-done setup themselves (*_down()): the next test must find
+ * the bed as testbed.h describes it, not this one's leftovers.
+ */
+
+static void default_load_down(struct __test_metadata *_metadata,
+			      const struct vfio_pci_binding *saved)
+{
+	unsigned long n = numvfs();
+
+	if (n && n != ULONG_MAX)
+		EXPECT_EQ(0, set_numvfs("0"));
+	EXPECT_EQ(0, _vfio_pci_restore(saved));
+}
+
 FIXTURE_SETUP(default_load)
 {
+	int err;
+
 	memset(&self->saved, 0, sizeof(self->saved));
 	if (tb_noiommu_profile())
 		SKIP(return, "VFs have no IOMMU group in the no-IOMMU boot");
 	ASSERT_TRUE(sriov_stack(false));
 	vfio_pci_save(TB_NVME_PF_BDF, &self->saved);
-	vfio_pci_bind(TB_NVME_PF_BDF, VFIO_PCI_DRIVER);
+	err = _vfio_pci_bind(TB_NVME_PF_BDF, VFIO_PCI_DRIVER);
+	if (err)
+		default_load_down(_metadata, &self->saved);
+	ASSERT_EQ(0, err) TH_LOG("binding the PF to vfio-pci");
 }
 
 FIXTURE_TEARDOWN(default_load)
 {
-	if (numvfs() && numvfs() != ULONG_MAX)
-		EXPECT_EQ(0, set_numvfs("0"));
-	EXPECT_EQ(0, _vfio_pci_restore(&self->saved));
+	default_load_down(_metadata, &self->saved);
 }
 
 TEST_F_TIMEOUT(default_load, enable_without_enable_sriov_is_enoent,
@@ -411,26 +430,57 @@ TEST_F(edu, dpdk_pattern_on_non_sriov_device)
  */
 FIXTURE(host_pf)
 {
-	struct vf_handle vf;
+	struct dev_handle vf;
 };
+
+static void host_pf_down(struct __test_metadata *_metadata,
+			 struct dev_handle *vf)
+{
+	unsigned long n = numvfs();
+
+	dev_handle_close(vf);
+	if (n && n != ULONG_MAX)
+		EXPECT_EQ(0, set_numvfs("0"));
+	EXPECT_TRUE(vfs_wait(false));
+}
+
+/* 0, or the errno of the step that failed, named in *@what. */
+static int host_pf_up(struct dev_handle *vf, const char **what)
+{
+	int err;
+
+	*what = "enabling the VFs through nvme";
+	err = set_numvfs("2");
+	if (!err && !vfs_wait(true))
+		err = ETIMEDOUT;
+	if (err)
+		return err;
+	*what = "binding VF0 to vfio-pci";
+	err = _vfio_pci_bind(TB_NVME_VF0_BDF, VFIO_PCI_DRIVER);
+	if (err)
+		return err;
+	*what = "opening VF0's group";
+	return _dev_handle_open(vf);
+}
 
 FIXTURE_SETUP(host_pf)
 {
-	vf_handle_init(&self->vf, TB_NVME_VF0_BDF);
+	const char *what = "";
+	int err;
+
+	dev_handle_init(&self->vf, TB_NVME_VF0_BDF);
 	if (tb_noiommu_profile())
 		SKIP(return, "VFs have no IOMMU group in the no-IOMMU boot");
 	ASSERT_TRUE(vfio_pci_driver_is(TB_NVME_PF_BDF, "nvme"));
-	ASSERT_EQ(0, set_numvfs("2"));
-	ASSERT_TRUE(vfs_wait(true));
-	vfio_pci_bind(TB_NVME_VF0_BDF, VFIO_PCI_DRIVER);
-	ASSERT_EQ(0, _vf_handle_open(&self->vf));
+	err = host_pf_up(&self->vf, &what);
+	if (err)
+		host_pf_down(_metadata, &self->vf);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", what, strerror(err));
 }
 
 FIXTURE_TEARDOWN(host_pf)
 {
-	vf_handle_close(&self->vf);
-	EXPECT_EQ(0, set_numvfs("0"));
-	EXPECT_TRUE(vfs_wait(false));
+	host_pf_down(_metadata, &self->vf);
 }
 
 TEST_F_TIMEOUT(host_pf, vf_of_host_pf_opens_plain_token_is_einval,
@@ -456,62 +506,115 @@ TEST_F_TIMEOUT(host_pf, vf_of_host_pf_opens_plain_token_is_einval,
  * group ready, no device fd), two VFs enabled through sysfs, each VF's
  * container and group ready.
  */
-FIXTURE(sriov)
-{
-	struct vfio_test_dev pf;
-	struct vf_handle vf[NUM_VFS];
+struct sriov_bed {
+	struct dev_handle pf;
+	struct vfio_pci_binding pf_saved;
+	struct dev_handle vf[NUM_VFS];
 	bool reset_cleared;
 };
 
-FIXTURE_SETUP(sriov)
+FIXTURE(sriov)
 {
-	vfio_test_dev_init(&self->pf);
-	vf_handle_init(&self->vf[0], TB_NVME_VF0_BDF);
-	vf_handle_init(&self->vf[1], TB_NVME_VF1_BDF);
-	self->reset_cleared = false;
-	if (tb_noiommu_profile())
-		SKIP(return, "VFs have no IOMMU group in the no-IOMMU boot");
-	ASSERT_TRUE(sriov_stack(true));
-	ASSERT_TRUE(vfio_pci_driver_is(TB_NVME_PF_BDF, "nvme"));
-	self->reset_cleared = true;
-	ASSERT_EQ(0, set_reset_method(TB_NVME_PF_BDF, ""));
-	vfio_test_dev_open(_metadata, &self->pf, TB_NVME_PF_BDF,
-			   VFIO_STAGE_IOMMU);
-	ASSERT_EQ(0, set_numvfs("2"));
-	ASSERT_TRUE(vfs_wait(true));
-	for (int i = 0; i < NUM_VFS; i++) {
-		for (int n = 0; n < 200; n++) {
-			if (vfio_pci_driver_is(self->vf[i].bdf,
-					       VFIO_PCI_DRIVER))
-				break;
-			usleep(10 * 1000);
-		}
-		ASSERT_EQ(0, _vf_handle_open(&self->vf[i]))
-			TH_LOG("%s: cannot open its group", self->vf[i].bdf);
-	}
-}
+	struct sriov_bed bed;
+};
 
-FIXTURE_TEARDOWN(sriov)
+static void sriov_down(struct __test_metadata *_metadata,
+		       struct sriov_bed *b)
 {
 	unsigned long n;
 
 	for (int i = 0; i < NUM_VFS; i++)
-		vf_handle_close(&self->vf[i]);
+		dev_handle_close(&b->vf[i]);
 	n = numvfs();
 	if (n && n != ULONG_MAX)
 		EXPECT_EQ(0, set_numvfs("0"));
 	EXPECT_TRUE(vfs_wait(false));
-	vfio_test_dev_close(_metadata, &self->pf);
-	if (self->reset_cleared)
+	dev_handle_close(&b->pf);
+	EXPECT_EQ(0, _vfio_pci_restore(&b->pf_saved));
+	if (b->reset_cleared)
 		EXPECT_EQ(0, set_reset_method(TB_NVME_PF_BDF, "default"));
+}
+
+/* 0, or the errno of the step that failed, named in *@what. */
+static int sriov_up(struct sriov_bed *b, const char **what)
+{
+	int err;
+
+	vfio_pci_save(TB_NVME_PF_BDF, &b->pf_saved);
+	b->reset_cleared = true;
+	*what = "clearing the PF's reset method";
+	err = set_reset_method(TB_NVME_PF_BDF, "");
+	if (err)
+		return err;
+	*what = "binding the PF to vfio-pci";
+	err = _vfio_pci_bind(TB_NVME_PF_BDF, VFIO_PCI_DRIVER);
+	if (err)
+		return err;
+	*what = "opening the PF's group";
+	err = _dev_handle_open(&b->pf);
+	if (err)
+		return err;
+	*what = "enabling the VFs (sriov_numvfs=2)";
+	err = set_numvfs("2");
+	if (!err && !vfs_wait(true))
+		err = ETIMEDOUT;
+	if (err)
+		return err;
+	for (int i = 0; i < NUM_VFS; i++) {
+		*what = "a VF on vfio-pci by itself";
+		for (int n = 0; n < 200; n++) {
+			if (vfio_pci_driver_is(b->vf[i].bdf,
+					       VFIO_PCI_DRIVER))
+				break;
+			usleep(10 * 1000);
+		}
+		err = vfio_pci_driver_is(b->vf[i].bdf, VFIO_PCI_DRIVER) ?
+		      0 : ENODEV;
+		if (err)
+			return err;
+		*what = "opening a VF's group";
+		err = _dev_handle_open(&b->vf[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+FIXTURE_SETUP(sriov)
+{
+	const char *what = "";
+	int err;
+
+	memset(&self->bed.pf_saved, 0, sizeof(self->bed.pf_saved));
+	dev_handle_init(&self->bed.pf, TB_NVME_PF_BDF);
+	dev_handle_init(&self->bed.vf[0], TB_NVME_VF0_BDF);
+	dev_handle_init(&self->bed.vf[1], TB_NVME_VF1_BDF);
+	self->bed.reset_cleared = false;
+	if (tb_noiommu_profile())
+		SKIP(return, "VFs have no IOMMU group in the no-IOMMU boot");
+	ASSERT_TRUE(sriov_stack(true));
+	ASSERT_TRUE(vfio_pci_driver_is(TB_NVME_PF_BDF, "nvme"));
+	err = sriov_up(&self->bed, &what);
+	if (err)
+		sriov_down(_metadata, &self->bed);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", what, strerror(err));
+}
+
+FIXTURE_TEARDOWN(sriov)
+{
+	sriov_down(_metadata, &self->bed);
 }
 
 /* Open the PF; the fd goes to *@fd. */
 #define pf_open(t, fd) \
-	ASSERT_EQ(0, dev_open(self->pf.group, TB_NVME_PF_BDF, t, fd))
+	ASSERT_EQ(0, dev_open(self->bed.pf.group, TB_NVME_PF_BDF, t, fd))
+/* Open VF @i; the fd goes to *@fd. */
+#define vf_open(i, t, fd) \
+	ASSERT_EQ(0, dev_open(self->bed.vf[i].group, self->bed.vf[i].bdf, t, \
+			      fd))
 /* The errno of an open of the PF / of VF @i. */
-#define pf_try(t)	dev_try(self->pf.group, TB_NVME_PF_BDF, t)
-#define vf_try(i, t)	dev_try(self->vf[i].group, self->vf[i].bdf, t)
+#define pf_try(t)	dev_try(self->bed.pf.group, TB_NVME_PF_BDF, t)
+#define vf_try(i, t)	dev_try(self->bed.vf[i].group, self->bed.vf[i].bdf, t)
 
 /* Set the PF's token by opening it with the option, then close it. */
 #define pf_token_by_option(t) ASSERT_EQ(0, pf_try(t))
@@ -522,14 +625,14 @@ TEST_F_TIMEOUT(sriov, vfs_are_captured_by_vfio_pci, SRIOV_TEST_TIMEOUT)
 
 	EXPECT_EQ(NUM_VFS, numvfs());
 	for (int i = 0; i < NUM_VFS; i++) {
-		ASSERT_EQ(0, vfio_pci_attr_read(self->vf[i].bdf,
+		ASSERT_EQ(0, vfio_pci_attr_read(self->bed.vf[i].bdf,
 						"driver_override", buf,
 						sizeof(buf)));
 		EXPECT_STREQ(VFIO_PCI_DRIVER, buf);
-		EXPECT_TRUE(vfio_pci_driver_is(self->vf[i].bdf,
+		EXPECT_TRUE(vfio_pci_driver_is(self->bed.vf[i].bdf,
 					       VFIO_PCI_DRIVER));
 		EXPECT_EQ(vfio_pci_attr_ulong(TB_NVME_PF_BDF, "vendor"),
-			  vfio_pci_attr_ulong(self->vf[i].bdf, "vendor"));
+			  vfio_pci_attr_ulong(self->bed.vf[i].bdf, "vendor"));
 	}
 
 	/* The PCI core's rules around the driver: same count, or busy. */
@@ -538,7 +641,7 @@ TEST_F_TIMEOUT(sriov, vfs_are_captured_by_vfio_pci, SRIOV_TEST_TIMEOUT)
 	EXPECT_EQ(NUM_VFS, numvfs());
 
 	for (int i = 0; i < NUM_VFS; i++)
-		vf_handle_close(&self->vf[i]);
+		dev_handle_close(&self->bed.vf[i]);
 	EXPECT_EQ(0, set_numvfs("0"));
 	EXPECT_EQ(0, numvfs());
 	EXPECT_FALSE(device_present(TB_NVME_VF0_BDF));
@@ -568,7 +671,7 @@ TEST_F_TIMEOUT(sriov, pf_with_vf_users_needs_current_token,
 	int vf_fd, pf_fd;
 
 	pf_token_by_option(&a);
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &vf_fd));
+	vf_open(0, &a, &vf_fd);
 
 	EXPECT_EQ(EACCES, pf_try(NULL));
 	EXPECT_EQ(EACCES, pf_try(&b));
@@ -627,7 +730,7 @@ TEST_F_TIMEOUT(sriov, vf_token_feature, SRIOV_TEST_TIMEOUT)
 
 	EXPECT_EQ(0, set_token(pf_fd, &a));
 	EXPECT_EQ(EACCES, vf_try(0, &b));
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &vf_fd));
+	vf_open(0, &a, &vf_fd);
 
 	/* Not a PF. */
 	EXPECT_EQ(ENOTTY, feature_token(vf_fd, probe | set, NULL,
@@ -653,7 +756,7 @@ TEST_F_TIMEOUT(sriov, vf_token_option_syntax, SRIOV_TEST_TIMEOUT)
 {
 	struct token a = token_make(1), b = token_make(2);
 	char name[192];
-	int g = self->pf.group;
+	int g = self->bed.pf.group;
 
 	pf_token_by_option(&b);
 
@@ -694,7 +797,7 @@ TEST_F_TIMEOUT(sriov, vf_token_option_syntax, SRIOV_TEST_TIMEOUT)
 	EXPECT_EQ(0, pf_name_try("%s  ", TB_NVME_PF_BDF));
 	EXPECT_EQ(0, pf_name_try("%s   vf_token=%s  ", TB_NVME_PF_BDF, a.s));
 	EXPECT_EQ(0, vf_try(0, &a));
-	g = self->vf[1].group;
+	g = self->bed.vf[1].group;
 	EXPECT_EQ(0, pf_name_try("%s  vf_token=%s ", TB_NVME_VF1_BDF, a.s));
 	EXPECT_EQ(EINVAL, pf_name_try("%s vf_token=%s vf_token=%s",
 				      TB_NVME_VF1_BDF, a.s, a.s));
@@ -708,16 +811,16 @@ TEST_F_TIMEOUT(sriov, dpdk_pattern, SRIOV_TEST_TIMEOUT)
 	int pf_fd, vf_fd, first;
 
 	/* The PF takes the token (no VF users yet) on the first try. */
-	ASSERT_EQ(0, dpdk_open(self->pf.group, TB_NVME_PF_BDF, &a, &pf_fd,
+	ASSERT_EQ(0, dpdk_open(self->bed.pf.group, TB_NVME_PF_BDF, &a, &pf_fd,
 			       &first));
 	EXPECT_EQ(0, first);
-	ASSERT_EQ(0, dpdk_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &vf_fd,
-			       &first));
+	ASSERT_EQ(0, dpdk_open(self->bed.vf[0].group, TB_NVME_VF0_BDF, &a,
+			       &vf_fd, &first));
 	EXPECT_EQ(0, first);
 	close(vf_fd);
 
 	/* A DPDK with the wrong token gets no VF: the fallback fails too. */
-	EXPECT_EQ(EACCES, dpdk_open(self->vf[1].group, TB_NVME_VF1_BDF, &b,
+	EXPECT_EQ(EACCES, dpdk_open(self->bed.vf[1].group, TB_NVME_VF1_BDF, &b,
 				    &vf_fd, &first));
 	EXPECT_EQ(EACCES, first);
 	close(pf_fd);
@@ -733,7 +836,7 @@ TEST_F_TIMEOUT(sriov, pf_reopen_follows_vf_users, SRIOV_TEST_TIMEOUT)
 	int pf_fd, vf_fd;
 
 	pf_open(&a, &pf_fd);
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &vf_fd));
+	vf_open(0, &a, &vf_fd);
 	close(pf_fd);
 	EXPECT_EQ(EACCES, pf_try(NULL));
 	EXPECT_EQ(0, pf_try(&a));
@@ -750,9 +853,9 @@ TEST_F_TIMEOUT(sriov, vf_users_count_open_vf_devices, SRIOV_TEST_TIMEOUT)
 	int fd0, fd0b, fd1;
 
 	pf_token_by_option(&a);
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &fd0));
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &fd0b));
-	ASSERT_EQ(0, dev_open(self->vf[1].group, TB_NVME_VF1_BDF, &a, &fd1));
+	vf_open(0, &a, &fd0);
+	vf_open(0, &a, &fd0b);
+	vf_open(1, &a, &fd1);
 	EXPECT_EQ(EACCES, pf_try(NULL));
 	close(fd0);
 	EXPECT_EQ(EACCES, pf_try(NULL));
@@ -800,7 +903,7 @@ TEST_F_TIMEOUT(sriov, vf_fd_works, SRIOV_TEST_TIMEOUT)
 	void *map;
 
 	pf_token_by_option(&a);
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &fd));
+	vf_open(0, &a, &fd);
 
 	EXPECT_EQ(vfio_pci_attr_ulong(TB_NVME_VF0_BDF, "vendor"),
 		  vfio_config_reg(fd, PCI_CFG_VENDOR_ID, 2));
@@ -858,7 +961,7 @@ TEST_F_TIMEOUT(sriov, enable_while_user_put_pf_in_d3hot, SRIOV_TEST_TIMEOUT)
 	if (!pm)
 		SKIP(return, "the nvme PF has no power management capability");
 	for (int i = 0; i < NUM_VFS; i++)
-		vf_handle_close(&self->vf[i]);
+		dev_handle_close(&self->bed.vf[i]);
 	ASSERT_EQ(0, set_numvfs("0"));
 	ASSERT_TRUE(vfs_wait(false));
 
@@ -878,8 +981,8 @@ TEST_F_TIMEOUT(sriov, enable_while_user_put_pf_in_d3hot, SRIOV_TEST_TIMEOUT)
 	EXPECT_EQ(0, vfio_pci_host_reg(TB_NVME_PF_BDF, pm + PCI_PM_CTRL_, 2) &
 		  PCI_PM_STATE_MASK_);
 	for (int i = 0; i < NUM_VFS; i++)
-		ASSERT_EQ(0, _vf_handle_open(&self->vf[i]));
-	ASSERT_EQ(0, dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &vf_fd));
+		ASSERT_EQ(0, _dev_handle_open(&self->bed.vf[i]));
+	vf_open(0, &a, &vf_fd);
 	EXPECT_EQ(vfio_pci_attr_ulong(TB_NVME_VF0_BDF, "device"),
 		  vfio_config_reg(vf_fd, PCI_CFG_DEVICE_ID, 2));
 	close(vf_fd);
@@ -897,7 +1000,7 @@ TEST_F_TIMEOUT(sriov, enable_while_user_put_pf_in_d3hot, SRIOV_TEST_TIMEOUT)
 #define RACE_ITERATIONS		10000
 
 struct race {
-	struct vf_handle *vf;
+	struct dev_handle *vf;
 	int pf_group;
 	int pf_fd;
 	struct token a, b;
@@ -930,7 +1033,7 @@ static void *race_vf_fn(void *p)
 {
 	struct race_vf *rv = p;
 	struct race *r = rv->r;
-	struct vf_handle *vf = &r->vf[rv->vf];
+	struct dev_handle *vf = &r->vf[rv->vf];
 	int fd, err;
 
 	while (atomic_fetch_add(&r->next, 1) < RACE_ITERATIONS) {
@@ -999,8 +1102,8 @@ TEST_F_TIMEOUT(sriov, vf_opens_race_token_changes, 240)
 
 	r = calloc(1, sizeof(*r));
 	ASSERT_NE(NULL, r);
-	r->vf = self->vf;
-	r->pf_group = self->pf.group;
+	r->vf = self->bed.vf;
+	r->pf_group = self->bed.pf.group;
 	r->a = token_make(1);
 	r->b = token_make(2);
 	pf_open(&r->a, &r->pf_fd);
@@ -1012,7 +1115,7 @@ TEST_F_TIMEOUT(sriov, vf_opens_race_token_changes, 240)
 	       (unsigned long long)(now_ms() - t0) / 4);
 	/* No FLR (and its 100 ms wait) on every first open of a VF. */
 	for (int i = 0; i < NUM_VFS; i++)
-		ASSERT_EQ(0, set_reset_method(self->vf[i].bdf, ""));
+		ASSERT_EQ(0, set_reset_method(self->bed.vf[i].bdf, ""));
 
 	t0 = now_ms();
 	ASSERT_EQ(0, pthread_create(&set_th, NULL, race_setter_fn, r));
@@ -1060,7 +1163,7 @@ TEST_F_TIMEOUT(sriov, vf_opens_race_token_changes, 240)
 	EXPECT_EQ(EACCES, vf_try(0, &r->a));
 	EXPECT_EQ(EACCES, vf_try(1, &r->b));
 	for (int i = 0; i < NUM_VFS; i++)
-		EXPECT_EQ(0, set_reset_method(self->vf[i].bdf, "default"));
+		EXPECT_EQ(0, set_reset_method(self->bed.vf[i].bdf, "default"));
 	free(r);
 }
 
@@ -1134,7 +1237,7 @@ TEST_F_TIMEOUT(sriov, numvfs_zero_asks_vf_user_and_waits, SRIOV_TEST_TIMEOUT)
 		uint64_t n = 0;
 		int fd, efd;
 
-		if (dev_open(self->vf[0].group, TB_NVME_VF0_BDF, &a, &fd))
+		if (dev_open(self->bed.vf[0].group, TB_NVME_VF0_BDF, &a, &fd))
 			_exit(1);
 		efd = eventfd(0, EFD_CLOEXEC);
 		if (efd < 0 || _vfio_device_set_req_eventfd(fd, efd))
@@ -1232,7 +1335,7 @@ TEST_F_TIMEOUT(sriov, pf_unbind_disables_vfs_first, SRIOV_TEST_TIMEOUT)
 	pf_token_by_option(&a);
 	EXPECT_EQ(0, vf_try(0, &a));
 	for (int i = 0; i < NUM_VFS; i++)
-		vf_handle_close(&self->vf[i]);
+		dev_handle_close(&self->bed.vf[i]);
 	ASSERT_EQ(0, _vfio_pci_unbind(TB_NVME_PF_BDF));
 	/* Gone by the time the unbind returned: no waiting. */
 	EXPECT_FALSE(device_present(TB_NVME_VF0_BDF));
@@ -1252,9 +1355,9 @@ TEST_F_TIMEOUT(sriov, module_unload_with_vfs_enabled, SRIOV_TEST_TIMEOUT)
 	EXPECT_EQ(0, vf_try(1, &a));
 	close(fd);
 	for (int i = 0; i < NUM_VFS; i++)
-		vf_handle_close(&self->vf[i]);
-	vfio_close_fd(&self->pf.group);
-	vfio_close_fd(&self->pf.container);
+		dev_handle_close(&self->bed.vf[i]);
+	vfio_close_fd(&self->bed.pf.group);
+	vfio_close_fd(&self->bed.pf.container);
 
 	ASSERT_EQ(0, tb_cmd("unload"));
 	EXPECT_FALSE(device_present(TB_NVME_VF0_BDF));
