@@ -808,7 +808,8 @@ struct vfio_device_detach_iommufd_pt {
  * The secret a user of a PF shares with the users of its VFs: a VF of a
  * PF driven by vfio-pci is only handed out to whoever presents it (the
  * "vf_token=" option of GET_DEVICE_FD).  Only an SR-IOV capable PF takes
- * it, and not while any of its VFs is open.
+ * it; its user may change it at any time, even while VFs are open (the
+ * open PF already proved it knows the current one).  There is no GET.
  */
 #define VFIO_DEVICE_FEATURE_PCI_VF_TOKEN	(0)
 
