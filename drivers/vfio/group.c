@@ -12,7 +12,10 @@
  *
  * Device files handed out by VFIO_GROUP_GET_DEVICE_FD hold a reference on
  * the group file, so the group and its container attachment outlive a close
- * of the group fd until the last device file is closed too.
+ * of the group fd until the last device file is closed too.  Kernel users
+ * can keep the attachment too (vfio_group_hold_file()): a held group stays
+ * in its container when its file closes, and cannot be opened again until
+ * the last hold is dropped and it has left the container.
  *
  * Groups of devices without a real IOMMU group (emulated devices and
  * no-IOMMU mode) get an IOMMU group made up for the one device.
@@ -280,7 +283,12 @@ void vfio_group_remove_device(struct vfio_device *vdev)
 		mutex_lock(&group->lock);
 		WARN_ON(group->device_files);
 		group->dead = true;
-		if (group->container)
+		/*
+		 * A held group keeps its container, and so its claim on DMA
+		 * ownership: no kernel driver can bind the IOMMU group's
+		 * devices before the last vfio_group_unhold().
+		 */
+		if (group->container && !group->kernel_holds)
 			vfio_group_detach(group);
 		mutex_unlock(&group->lock);
 	}
@@ -396,7 +404,7 @@ static int vfio_group_ioctl_unset_container(struct vfio_group *group)
 		ret = -ENODEV;
 	else if (!group->container)
 		ret = -EINVAL;
-	else if (group->device_files)
+	else if (group->device_files || group->kernel_holds)
 		ret = -EBUSY;
 	else
 		vfio_group_detach(group);
@@ -545,7 +553,8 @@ static int vfio_group_fop_open(struct inode *inode, struct file *file)
 		ret = -ENODEV;
 	else if (vfio_group_needs_rawio(group))
 		ret = -EPERM;
-	else if (group->opened)
+	/* Still in the container of a closed file, for a kernel user. */
+	else if (group->opened || group->container)
 		ret = -EBUSY;
 	else
 		group->opened = file;
@@ -564,7 +573,8 @@ static int vfio_group_fop_release(struct inode *inode, struct file *file)
 	/* Device files hold this file, so none can be open any more. */
 	mutex_lock(&group->lock);
 	WARN_ON(group->device_files);
-	if (group->container)
+	/* Held: the last vfio_group_unhold() detaches. */
+	if (group->container && !group->kernel_holds)
 		vfio_group_detach(group);
 	group->kvm = NULL;
 	group->opened = NULL;
@@ -681,6 +691,113 @@ void vfio_file_set_kvm(struct file *file, struct kvm *kvm)
 	mutex_unlock(&group->lock);
 }
 EXPORT_SYMBOL_GPL(vfio_file_set_kvm);
+
+/* ---- holds for kernel users ---- */
+
+/*
+ * A hold is for code that works on a group's IOMMU context from the kernel
+ * side and must not see it change under it: as long as it is held, the
+ * group stays attached to the same container, with the same IOMMU model.
+ */
+static int vfio_group_hold(struct vfio_group *group)
+{
+	lockdep_assert_held(&group->lock);
+
+	if (group->dead)
+		return -ENODEV;
+	/* No IOMMU stands between a no-IOMMU device and memory. */
+	if (group->kind == VFIO_GROUP_NOIOMMU)
+		return -EPERM;
+	if (!group->container || !vfio_container_has_backend(group->container))
+		return -EINVAL;
+	group->kernel_holds++;
+	get_device(&group->dev);
+	return 0;
+}
+
+/**
+ * vfio_group_hold_file - keep a group in its container, by its file
+ * @file: an open vfio group file
+ *
+ * Process context; takes the group's lock.  The hold outlives @file: the
+ * caller may close it, and so may userspace.
+ *
+ * Return: the group, to give back with vfio_group_unhold(), or an
+ * ERR_PTR: -EINVAL if @file is not a vfio group file or its group is not
+ * attached to a container with an IOMMU model, -EPERM for a no-IOMMU
+ * group, -ENODEV if the group lost its last device.
+ */
+struct vfio_group *vfio_group_hold_file(struct file *file)
+{
+	struct vfio_group *group;
+	int ret;
+
+	if (!vfio_file_is_group(file))
+		return ERR_PTR(-EINVAL);
+	group = file->private_data;
+
+	mutex_lock(&group->lock);
+	ret = vfio_group_hold(group);
+	mutex_unlock(&group->lock);
+	return ret ? ERR_PTR(ret) : group;
+}
+EXPORT_SYMBOL_GPL(vfio_group_hold_file);
+
+/**
+ * vfio_group_hold_dev - keep a device's group in its container
+ * @dev: a device registered with VFIO through a group
+ *
+ * As vfio_group_hold_file(), for a caller that knows the device rather
+ * than the file userspace opened.
+ *
+ * Return: the group, to give back with vfio_group_unhold(), or an
+ * ERR_PTR: -ENODEV if @dev has no vfio group, else as
+ * vfio_group_hold_file().
+ */
+struct vfio_group *vfio_group_hold_dev(struct device *dev)
+{
+	struct iommu_group *iommu_group = iommu_group_get(dev);
+	struct vfio_group *group = NULL;
+	int ret;
+
+	if (!iommu_group)
+		return ERR_PTR(-ENODEV);
+	mutex_lock(&vfio_groups.lock);
+	group = vfio_group_find(iommu_group);
+	if (group)
+		get_device(&group->dev);
+	mutex_unlock(&vfio_groups.lock);
+	iommu_group_put(iommu_group);
+	if (!group)
+		return ERR_PTR(-ENODEV);
+
+	mutex_lock(&group->lock);
+	ret = vfio_group_hold(group);
+	mutex_unlock(&group->lock);
+	put_device(&group->dev);
+	return ret ? ERR_PTR(ret) : group;
+}
+EXPORT_SYMBOL_GPL(vfio_group_hold_dev);
+
+/**
+ * vfio_group_unhold - drop a hold taken by vfio_group_hold_file() or _dev()
+ * @group: the group they returned
+ *
+ * Process context; takes the group's lock and, when this was the last
+ * hold on a group whose file is closed, detaches it from its container,
+ * which calls into the IOMMU backend.  So the caller must not hold any
+ * lock the backend or a user's ioctl may wait for.  Cannot fail.
+ */
+void vfio_group_unhold(struct vfio_group *group)
+{
+	mutex_lock(&group->lock);
+	if (!WARN_ON(!group->kernel_holds) && !--group->kernel_holds &&
+	    !group->opened && group->container)
+		vfio_group_detach(group);
+	mutex_unlock(&group->lock);
+	put_device(&group->dev);
+}
+EXPORT_SYMBOL_GPL(vfio_group_unhold);
 
 /* ---- kernel-internal DMA access for emulated devices ---- */
 

@@ -175,6 +175,9 @@ struct vfio_iommu_backend_ops {
  * @container: container the group is attached to, or NULL
  * @container_next: entry in @container's group list, under container->lock
  * @device_files: device files opened through this group and still open
+ * @kernel_holds: holds kernel users took with vfio_group_hold_file() or
+ *                vfio_group_hold_dev(); while there are any the group
+ *                stays in its container, even after its file is closed
  * @kvm: KVM instance set through the kvm-vfio device, or NULL
  * @dead: the last device was unregistered; every ioctl fails
  */
@@ -191,6 +194,7 @@ struct vfio_group {
 	struct vfio_container *container;
 	struct list_head container_next;
 	unsigned int device_files;
+	unsigned int kernel_holds;
 	struct kvm *kvm;
 	bool dead;
 };

@@ -250,6 +250,9 @@ bool vfio_file_enforced_coherent(struct file *file);
 void vfio_file_set_kvm(struct file *file, struct kvm *kvm);
 bool vfio_file_is_group(struct file *file);
 bool vfio_file_has_dev(struct file *file, struct vfio_device *vdev);
+struct vfio_group *vfio_group_hold_file(struct file *file);
+struct vfio_group *vfio_group_hold_dev(struct device *dev);
+void vfio_group_unhold(struct vfio_group *group);
 
 /**
  * vfio_check_feature - common checks of a VFIO_DEVICE_FEATURE request
