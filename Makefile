@@ -48,7 +48,7 @@ LOOSE_KBUILD_ARGS = -C $(KDIR) M=$(B)/tree-loose/drivers/vfio \
 	KCPPFLAGS="-DCONFIG_VFIO_NOIOMMU=1" \
 	KBUILD_EXTRA_SYMBOLS=$(B)/tree/drivers/vfio/Module.symvers
 
-.PHONY: all modules modules-loose deps lint clean tree
+.PHONY: all modules modules-loose testmods deps lint clean tree
 
 all: modules
 
@@ -77,6 +77,22 @@ modules-loose: modules
 	@$(MAKE) -s $(LOOSE_KBUILD_ARGS) modules
 	@mkdir -p $(B)/modules/loose
 	@cp $(B)/tree-loose/drivers/vfio/vfio_iommu_type1.ko $(B)/modules/loose/
+
+# Test-only modules (tools/testing/selftests/vfio/kmod), for the test image:
+# build/modules/test/.  They use our vfio's exports.
+TESTMOD_KBUILD_ARGS = -C $(KDIR) M=$(B)/tree-testmod \
+	NOSTDINC_FLAGS="-nostdinc -I$(B)/tree/include" \
+	KBUILD_EXTRA_SYMBOLS=$(B)/tree/drivers/vfio/Module.symvers
+
+testmods: modules
+	@mkdir -p $(B)/tree-testmod
+	@rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		--exclude='*.mod*' --exclude='modules.order' \
+		--exclude='Module.symvers' \
+		$(TOP)/tools/testing/selftests/vfio/kmod/ $(B)/tree-testmod/
+	@$(MAKE) -s $(TESTMOD_KBUILD_ARGS) modules
+	@mkdir -p $(B)/modules/test
+	@cp $(B)/tree-testmod/*.ko $(B)/modules/test/
 
 $(KSRC)/.stamp: | deps
 	@mkdir -p $(KSRC)

@@ -45,7 +45,7 @@ ifneq ($(VFIO_MODULES),ours)
 $(error KERNEL=$(KERNEL) runs its own vfio stack: VFIO_MODULES=ours only)
 endif
 else ifeq ($(VFIO_MODULES),ours)
-TB_MODULES_DEP := modules modules-loose
+TB_MODULES_DEP := modules modules-loose testmods
 else ifeq ($(VFIO_MODULES),distro)
 TB_MODULES_DEP :=
 else

@@ -87,6 +87,13 @@ if [ -d "$ours_dir" ] && ls "$ours_dir"/*.ko > /dev/null 2>&1; then
 		# As INSTALL_MOD_STRIP=1 would: kallsyms still names functions.
 		strip --strip-debug -o "$root/tb/modules/ours/${ko##*/}" "$ko"
 	done
+	# test-only modules (tools/testing/selftests/vfio/kmod)
+	if ls "$ours_dir"/test/*.ko > /dev/null 2>&1; then
+		mkdir -p "$root/tb/modules/ours/test"
+		for ko in "$ours_dir"/test/*.ko; do
+			strip --strip-debug -o "$root/tb/modules/ours/test/${ko##*/}" "$ko"
+		done
+	fi
 	# type1 built without CONFIG_VFIO_STRICT_PFNMAP (`tb type1 loose`)
 	if [ -e "$ours_dir/loose/vfio_iommu_type1.ko" ]; then
 		mkdir -p "$root/tb/modules/ours/loose"
