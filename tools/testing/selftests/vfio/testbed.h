@@ -15,7 +15,7 @@
  *   00:04.0       pci-testdev 1b36:0005        2   alone
  *   00:05.0       ivshmem-plain 1af4:1110      3   alone, BAR2 = host file
  *   00:06.0       nvme PF 1b36:0010, SR-IOV    4   alone
- *   00:06.1/.2    nvme VF0/VF1 (sriov_numvfs)  10/11 one group each
+ *   00:06.1/.2    nvme VF0/VF1 (sriov_numvfs)  12/13 one group each
  *   00:07.0       e1000 8086:100e (mf slot)    5   shared with 07.1
  *   00:07.1       pci-testdev 1b36:0005        5   shared with 07.0
  *   00:08.0       virtio-9p (the /host share)  6   harness only
