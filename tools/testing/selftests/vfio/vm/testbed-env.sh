@@ -16,6 +16,8 @@ sed -n 's/^#define[[:space:]]\{1,\}\(TB_[A-Z0-9_]*\)[[:space:]]\{1,\}"\([^"]*\)"
 devs=$(sed -n 's/^#define[[:space:]]\{1,\}\(TB_[A-Z0-9_]*_BDF\)[[:space:]].*/\1/p' "$h" |
 	grep -v '^TB_SHARE_BDF$' | sed 's/.*/$&/' | tr '\n' ' ')
 echo "TB_DEVICES=\"${devs% }\""
-echo 'TB_HOST_MODULES="e1000 nvme"'
+# pci-stub binds whatever driver_override names it: a driver that is not
+# vfio-pci and always probes (the SR-IOV test binds a VF to it).
+echo 'TB_HOST_MODULES="e1000 nvme pci-stub"'
 # shellcheck disable=SC2016 # expanded where the file is sourced
 echo 'TB_HOST_DRIVERS="$TB_PAIR_E1000_BDF=e1000 $TB_NVME_PF_BDF=nvme"'
