@@ -5,9 +5,10 @@
 #
 #   make check                 host-side TAP scripts, then the guest suite:
 #                              one boot with the IOMMU (every TEST_GEN_PROGS),
-#                              one without (TEST_NOIOMMU_PROGS, if any)
+#                              one without (TEST_NOIOMMU_PROGS, if any),
+#                              one with KVM in the guest (TEST_KVM_PROGS)
 #   make check T="a b"         only those programs (guest or host-side)
-#   make check PROFILE=noiommu only that boot (iommu|noiommu)
+#   make check PROFILE=noiommu only that boot (iommu|noiommu|kvm)
 #   make check VFIO_MODULES=distro   the same against Debian's vfio modules
 #                              (tests see $VFIO_MODULES and may SKIP)
 #   make shell                 the same guest, modules loaded, a shell on

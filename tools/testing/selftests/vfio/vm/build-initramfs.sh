@@ -56,7 +56,10 @@ install -m 755 "$ST/vm/tb" "$root/tb/bin/tb"
 # Host-side kernel modules, each with what it depends on, in a tree of
 # their own.
 eval "$(grep '^TB_HOST_MODULES=' "$root/tb/testbed.env")"
-for m in $TB_HOST_MODULES 9pnet_virtio 9p irqbypass; do
+# kvm_amd (with kvm and ccp) for the KVM boot, when it has programs.
+kvm_mods=
+[ -s "$B/selftests/kvm.list" ] && kvm_mods=kvm_amd
+for m in $TB_HOST_MODULES 9pnet_virtio 9p irqbypass $kvm_mods; do
 	# A kernel built without one (an older in-tree build) goes without.
 	modprobe -d "$modbase" -S "$KVER" --show-depends "$m" 2>/dev/null |
 		awk '$1 == "insmod" { print $2 }' ||
@@ -114,10 +117,10 @@ fi
 # Test programs: the run lists written by the selftests Makefile, and the
 # binaries they name, stripped (the unstripped ones stay in
 # build/selftests for gdb).
-for l in tests noiommu bench extra; do
+for l in tests noiommu kvm bench extra; do
 	grep -v '^$' "$B/selftests/$l.list" > "$root/tb/$l.list" || true
 done
-sort -u "$root"/tb/{tests,noiommu,bench,extra}.list | while read -r p; do
+sort -u "$root"/tb/{tests,noiommu,kvm,bench,extra}.list | while read -r p; do
 	[ -x "$B/selftests/$p" ] || die "build/selftests/$p was not built"
 	strip -o "$root/tb/tests/$p" "$B/selftests/$p"
 done
@@ -126,5 +129,25 @@ out=$TB/initramfs.cpio
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc -R 0:0 --quiet) > "$out.tmp"
 mv "$out.tmp" "$out"
+
+# The KVM boot's image: the same, with the host's QEMU appended as a
+# second archive (the kernel unpacks both): the binary, the libraries
+# ldd names and the firmware a q35 machine loads, at their host paths.
+if [ -n "$kvm_mods" ]; then
+	qroot=$TB/root-kvm qemu=/usr/bin/qemu-system-x86_64
+	rm -rf "$qroot"
+	mkdir -p "$qroot/usr/bin" "$qroot/usr/share/qemu" "$qroot/usr/share/seabios"
+	cp "$qemu" "$qroot/usr/bin/"
+	for lib in $(ldd "$qemu" | grep -o '/[^ ]*'); do
+		mkdir -p "$qroot$(dirname "$lib")"
+		cp -L "$lib" "$qroot$lib"
+	done
+	cp -L /usr/share/seabios/bios-256k.bin "$qroot/usr/share/seabios/"
+	cp -L /usr/share/qemu/{kvmvapic,linuxboot_dma}.bin "$qroot/usr/share/qemu/"
+	(cd "$qroot" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) | cat "$out" - > "$TB/initramfs-kvm.cpio.tmp"
+	mv "$TB/initramfs-kvm.cpio.tmp" "$TB/initramfs-kvm.cpio"
+	echo "initramfs-kvm: $(du -h "$TB/initramfs-kvm.cpio" | cut -f1) (with $qemu)"
+fi
 echo "initramfs: $(du -h "$out" | cut -f1) ($VFIO_MODULES modules," \
 	"$(wc -l < "$root/tb/tests.list") test programs)"

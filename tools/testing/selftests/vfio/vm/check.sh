@@ -75,6 +75,9 @@ check)
 	else
 		profiles="iommu noiommu"
 	fi
+	# The KVM boot last, like no-IOMMU, when it has programs.
+	[ -z "$PROFILE" ] && [ -z "$T" ] && [ -n "$(list kvm)" ] &&
+		profiles+=" kvm"
 	for prof in $profiles; do
 		echo "# ===== guest boot: profile $prof, $VFIO_MODULES vfio modules"
 		T=$guest_only "$here/qemu.sh" check "$prof"

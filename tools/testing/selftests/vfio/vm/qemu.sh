@@ -4,7 +4,8 @@
 # qemu.sh MODE PROFILE: boot the test-bed guest once.
 #   MODE     check | run | bench (results stream to OUT/results.log and,
 #            live, to stdout) | shell (interactive console on stdio)
-#   PROFILE  iommu (q35 + intel-iommu with interrupt remapping) | noiommu
+#   PROFILE  iommu (q35 + intel-iommu with interrupt remapping) | noiommu |
+#            kvm (iommu + an SVM CPU model and QEMU in the image)
 # Environment: KVER, B, VFIO_MODULES, T (check: programs to run),
 # TB_TIMEOUT (per program, s), TB_RUN_TIMEOUT (whole boot, s).
 # Writes $TB_OUT (build/testbed)/MODE-PROFILE/{console,results,qemu}.log.
@@ -56,12 +57,16 @@ cmdline+=" tb.mode=$mode tb.modules=$VFIO_MODULES tb.profile=$profile"
 cmdline+=" tb.timeout=$TB_TIMEOUT"
 [ -n "$T" ] && cmdline+=" tb.only=$(echo "$T" | tr ' ' ,)"
 
+# The KVM boot's image is the common one with QEMU appended.
+initrd=$TB/initramfs.cpio
+[ "$profile" = kvm ] && initrd=$TB/initramfs-kvm.cpio
+
 args=(
 	-accel tcg,thread=single -machine q35,kernel-irqchip=split -m 2G -smp 2
 	-nodefaults -display none -no-reboot
 	# HMP on a socket, to look into a guest that hangs: vm/hmp.sh
 	-monitor "unix:$out/monitor.sock,server=on,wait=off"
-	-kernel "$kernel" -initrd "$TB/initramfs.cpio"
+	-kernel "$kernel" -initrd "$initrd"
 )
 case $profile in
 iommu)
@@ -70,6 +75,15 @@ iommu)
 	cmdline+=" intel_iommu=on"
 	;;
 noiommu) ;;
+kvm)
+	# The IOMMU as above, and an AMD CPU model with SVM, which TCG
+	# emulates: kvm_amd loads in the guest and gives it /dev/kvm.
+	args+=(-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48)
+	# On this model without IBPB microcode the kernel prints a "WARNING:"
+	# about SRSO, which a TCG guest need not mitigate.
+	args+=(-cpu EPYC,+svm)
+	cmdline+=" intel_iommu=on spec_rstack_overflow=off"
+	;;
 *) echo "qemu.sh: unknown profile $profile" >&2; exit 2 ;;
 esac
 args+=(
