@@ -31,6 +31,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/iommu.h>
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -387,7 +388,48 @@ EXPORT_SYMBOL_GPL(vfio_device_zap_range);
 
 /* ---- the device file ---- */
 
-static int vfio_device_first_open(struct vfio_device *vdev)
+/*
+ * The KVM instance of the device's group at its first open is held until
+ * its last close, so a bus driver may use vdev->kvm in between.  kvm.ko is
+ * looked up, not linked against: vfio works without it, and a module
+ * reference on kvm.ko comes with the KVM reference.  A KVM already on its
+ * way out is not taken.
+ */
+static void vfio_device_get_kvm(struct vfio_device *vdev, struct kvm *kvm)
+{
+	bool (*get)(struct kvm *kvm);
+	void (*put)(struct kvm *kvm);
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (!kvm)
+		return;
+	get = symbol_get(kvm_get_kvm_safe);
+	if (!get)
+		return;
+	put = symbol_get(kvm_put_kvm);
+	if (put && get(kvm)) {
+		vdev->kvm = kvm;
+		vdev->put_kvm = put;
+	} else if (put) {
+		symbol_put(kvm_put_kvm);
+	}
+	symbol_put(kvm_get_kvm_safe);
+}
+
+static void vfio_device_put_kvm(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (!vdev->kvm)
+		return;
+	vdev->put_kvm(vdev->kvm);
+	symbol_put(kvm_put_kvm);
+	vdev->kvm = NULL;
+	vdev->put_kvm = NULL;
+}
+
+static int vfio_device_first_open(struct vfio_device *vdev, struct kvm *kvm)
 {
 	int ret;
 
@@ -397,9 +439,11 @@ static int vfio_device_first_open(struct vfio_device *vdev)
 	if (!try_module_get(vdev->dev->driver->owner))
 		return -ENODEV;
 
+	vfio_device_get_kvm(vdev, kvm);
 	if (vdev->ops->open_device) {
 		ret = vdev->ops->open_device(vdev);
 		if (ret) {
+			vfio_device_put_kvm(vdev);
 			module_put(vdev->dev->driver->owner);
 			return ret;
 		}
@@ -417,17 +461,18 @@ static void vfio_device_last_close(struct vfio_device *vdev)
 	vfio_container_unregister_device(vdev);
 	if (vdev->ops->close_device)
 		vdev->ops->close_device(vdev);
+	vfio_device_put_kvm(vdev);
 	module_put(vdev->dev->driver->owner);
 }
 
-static int vfio_device_open(struct vfio_device *vdev)
+static int vfio_device_open(struct vfio_device *vdev, struct kvm *kvm)
 {
 	int ret = 0;
 
 	mutex_lock(&vdev->open_lock);
 	mutex_lock(&vdev->dev_set->lock);
 	if (!vdev->open_count)
-		ret = vfio_device_first_open(vdev);
+		ret = vfio_device_first_open(vdev, kvm);
 	if (!ret)
 		vdev->open_count++;
 	mutex_unlock(&vdev->dev_set->lock);
@@ -561,11 +606,13 @@ static const struct file_operations vfio_device_fops = {
  *        new file takes over on success
  * @group_file: the group file the open came through; the new file takes a
  *              reference on it
+ * @kvm: the KVM instance the group was given, or NULL; a first open holds
+ *       it until the last close (vfio_device.kvm)
  *
  * Return: the file, not yet installed in any fd table, or an ERR_PTR().
  */
 struct file *vfio_device_open_file(struct vfio_device *vdev,
-				   struct file *group_file)
+				   struct file *group_file, struct kvm *kvm)
 {
 	struct vfio_device_file *df;
 	struct file *file;
@@ -576,7 +623,7 @@ struct file *vfio_device_open_file(struct vfio_device *vdev,
 		return ERR_PTR(-ENOMEM);
 	df->vdev = vdev;
 
-	ret = vfio_device_open(vdev);
+	ret = vfio_device_open(vdev, kvm);
 	if (ret)
 		goto err_free;
 

@@ -459,7 +459,7 @@ static struct file *vfio_group_open_device(struct vfio_group *group,
 	if (ret)
 		return ERR_PTR(ret);
 
-	file = vfio_device_open_file(vdev, group_file);
+	file = vfio_device_open_file(vdev, group_file, group->kvm);
 	if (IS_ERR(file)) {
 		vfio_device_put_registration(vdev);
 		return file;
@@ -676,8 +676,10 @@ EXPORT_SYMBOL_GPL(vfio_file_enforced_coherent);
  * @file: a vfio group file
  * @kvm: the KVM instance, or NULL to forget it
  *
- * Only recorded for now: no bus driver of this series needs the KVM
- * instance.  KVM clears it before the instance goes away.
+ * A device opened through the group while it knows a KVM instance holds
+ * a reference on that instance from its first open to its last close
+ * (vfio_device.kvm); devices already open keep the one they have.  KVM
+ * clears it before the instance goes away.
  */
 void vfio_file_set_kvm(struct file *file, struct kvm *kvm)
 {

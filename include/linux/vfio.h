@@ -75,6 +75,10 @@ struct vfio_device_set {
  * @notifier: kernel users of the device's memory (an IOMMU backend that
  *            maps a BAR for peer-to-peer DMA) hear of its events here;
  *            see vfio_device_register_notifier()
+ * @kvm: the KVM instance the device's group was given when the device was
+ *       first opened, referenced until its last close; NULL outside a VM.
+ *       Stable for a bus driver from open_device() to close_device()
+ * @put_kvm: drops the reference on @kvm (kvm.ko's, looked up at open)
  */
 struct vfio_device {
 	struct device *dev;
@@ -91,6 +95,8 @@ struct vfio_device {
 	refcount_t registration;
 	struct completion unregistered;
 	struct srcu_notifier_head notifier;
+	struct kvm *kvm;
+	void (*put_kvm)(struct kvm *kvm);
 };
 
 /**
