@@ -645,6 +645,24 @@ err_free:
 }
 
 /**
+ * vfio_device_file_group_file - the group file a device file came through
+ * @file: a file, of any kind
+ *
+ * For the vfio_file_* interface KVM uses, which takes device files too.
+ *
+ * Return: the group file @file holds, or NULL if @file is no vfio device
+ * file.
+ */
+struct file *vfio_device_file_group_file(struct file *file)
+{
+	struct vfio_device_file *df = file->private_data;
+
+	if (file->f_op != &vfio_device_fops)
+		return NULL;
+	return df->group_file;
+}
+
+/**
  * vfio_file_has_dev - is this group file a way to reach this device?
  * @file: a file, of any kind
  * @vdev: the device

@@ -637,35 +637,58 @@ EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
  * vfio_file_is_valid - can KVM's vfio device take this file?
  * @file: any file
  *
- * Return: true for a vfio group file.
+ * Return: true for a vfio group file and for a device file opened through
+ * one.
  */
 bool vfio_file_is_valid(struct file *file)
 {
-	return vfio_file_is_group(file);
+	return vfio_file_is_group(file) || vfio_device_file_group_file(file);
 }
 EXPORT_SYMBOL_GPL(vfio_file_is_valid);
 
+/* With no container yet, the IOMMU's answer for each device of the group. */
+static bool vfio_group_devices_coherent(struct vfio_group *group)
+{
+	struct vfio_device *vdev;
+
+	lockdep_assert_held(&group->lock);
+
+	list_for_each_entry(vdev, &group->devices, group_next)
+		if (!device_iommu_capable(vdev->dev,
+					  IOMMU_CAP_ENFORCE_CACHE_COHERENCY))
+			return false;
+	return true;
+}
+
 /**
  * vfio_file_enforced_coherent - is all DMA of this group cache coherent?
- * @file: a vfio group file
+ * @file: a vfio group file, or a device file (which answers for its group)
  *
  * KVM uses the answer to decide whether the guest must emulate WBINVD.
- * A group that is not attached yet is reported coherent; attaching
- * it can only make the container's answer stricter.
+ * A group in a container gets the container's answer (VFIO_DMA_CC_IOMMU);
+ * one in no container yet the IOMMU's for every device of the group, so
+ * a group without a real IOMMU (no-IOMMU) is never coherent.
  *
- * Return: true if the IOMMU enforces coherency for the group's DMA.
+ * Return: true if the IOMMU enforces coherency for the group's DMA; true
+ * for a file that is neither.
  */
 bool vfio_file_enforced_coherent(struct file *file)
 {
-	struct vfio_group *group = file->private_data;
-	bool ret = true;
+	struct file *group_file = vfio_device_file_group_file(file);
+	struct vfio_group *group;
+	bool ret;
 
+	if (group_file)
+		file = group_file;
 	if (!vfio_file_is_group(file))
 		return true;
 
+	group = file->private_data;
 	mutex_lock(&group->lock);
 	if (group->container)
 		ret = vfio_container_enforced_coherent(group->container);
+	else
+		ret = vfio_group_devices_coherent(group);
 	mutex_unlock(&group->lock);
 	return ret;
 }
@@ -673,7 +696,8 @@ EXPORT_SYMBOL_GPL(vfio_file_enforced_coherent);
 
 /**
  * vfio_file_set_kvm - tell a group which KVM instance it serves
- * @file: a vfio group file
+ * @file: a vfio group file; for a device file nothing is recorded: its
+ *        device took its group's KVM instance, if any, when first opened
  * @kvm: the KVM instance, or NULL to forget it
  *
  * A device opened through the group while it knows a KVM instance holds

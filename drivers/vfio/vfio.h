@@ -202,6 +202,7 @@ struct vfio_group {
 /* core.c */
 struct file *vfio_device_open_file(struct vfio_device *vdev,
 				   struct file *group_file, struct kvm *kvm);
+struct file *vfio_device_file_group_file(struct file *file);
 int vfio_device_get_registration(struct vfio_device *vdev);
 void vfio_device_put_registration(struct vfio_device *vdev);
 
