@@ -429,7 +429,7 @@ static void vfio_device_put_kvm(struct vfio_device *vdev)
 	vdev->put_kvm = NULL;
 }
 
-static int vfio_device_first_open(struct vfio_device *vdev, struct kvm *kvm)
+static int vfio_device_first_open(struct vfio_device *vdev)
 {
 	int ret;
 
@@ -439,7 +439,16 @@ static int vfio_device_first_open(struct vfio_device *vdev, struct kvm *kvm)
 	if (!try_module_get(vdev->dev->driver->owner))
 		return -ENODEV;
 
-	vfio_device_get_kvm(vdev, kvm);
+	/*
+	 * Under the group's kvm_lock, which KVM's vfio_file_set_kvm(NULL)
+	 * takes before it frees the instance: the pointer is valid until the
+	 * reference is ours.
+	 */
+	if (vdev->group) {
+		spin_lock(&vdev->group->kvm_lock);
+		vfio_device_get_kvm(vdev, vdev->group->kvm);
+		spin_unlock(&vdev->group->kvm_lock);
+	}
 	if (vdev->ops->open_device) {
 		ret = vdev->ops->open_device(vdev);
 		if (ret) {
@@ -465,14 +474,14 @@ static void vfio_device_last_close(struct vfio_device *vdev)
 	module_put(vdev->dev->driver->owner);
 }
 
-static int vfio_device_open(struct vfio_device *vdev, struct kvm *kvm)
+static int vfio_device_open(struct vfio_device *vdev)
 {
 	int ret = 0;
 
 	mutex_lock(&vdev->open_lock);
 	mutex_lock(&vdev->dev_set->lock);
 	if (!vdev->open_count)
-		ret = vfio_device_first_open(vdev, kvm);
+		ret = vfio_device_first_open(vdev);
 	if (!ret)
 		vdev->open_count++;
 	mutex_unlock(&vdev->dev_set->lock);
@@ -606,13 +615,11 @@ static const struct file_operations vfio_device_fops = {
  *        new file takes over on success
  * @group_file: the group file the open came through; the new file takes a
  *              reference on it
- * @kvm: the KVM instance the group was given, or NULL; a first open holds
- *       it until the last close (vfio_device.kvm)
  *
  * Return: the file, not yet installed in any fd table, or an ERR_PTR().
  */
 struct file *vfio_device_open_file(struct vfio_device *vdev,
-				   struct file *group_file, struct kvm *kvm)
+				   struct file *group_file)
 {
 	struct vfio_device_file *df;
 	struct file *file;
@@ -623,7 +630,7 @@ struct file *vfio_device_open_file(struct vfio_device *vdev,
 		return ERR_PTR(-ENOMEM);
 	df->vdev = vdev;
 
-	ret = vfio_device_open(vdev, kvm);
+	ret = vfio_device_open(vdev);
 	if (ret)
 		goto err_free;
 

@@ -99,6 +99,7 @@ static struct vfio_group *vfio_group_create(struct iommu_group *iommu_group,
 	group->cdev.owner = THIS_MODULE;
 
 	mutex_init(&group->lock);
+	spin_lock_init(&group->kvm_lock);
 	INIT_LIST_HEAD(&group->devices);
 	refcount_set(&group->drivers, 1);
 	group->kind = kind;
@@ -459,7 +460,7 @@ static struct file *vfio_group_open_device(struct vfio_group *group,
 	if (ret)
 		return ERR_PTR(ret);
 
-	file = vfio_device_open_file(vdev, group_file, group->kvm);
+	file = vfio_device_open_file(vdev, group_file);
 	if (IS_ERR(file)) {
 		vfio_device_put_registration(vdev);
 		return file;
@@ -576,7 +577,9 @@ static int vfio_group_fop_release(struct inode *inode, struct file *file)
 	/* Held: the last vfio_group_unhold() detaches. */
 	if (group->container && !group->kernel_holds)
 		vfio_group_detach(group);
+	spin_lock(&group->kvm_lock);
 	group->kvm = NULL;
+	spin_unlock(&group->kvm_lock);
 	group->opened = NULL;
 	mutex_unlock(&group->lock);
 	return 0;
@@ -712,9 +715,10 @@ void vfio_file_set_kvm(struct file *file, struct kvm *kvm)
 	if (!vfio_file_is_group(file))
 		return;
 
-	mutex_lock(&group->lock);
+	/* Only kvm_lock: KVM may call this from a vfio_device's last put. */
+	spin_lock(&group->kvm_lock);
 	group->kvm = kvm;
-	mutex_unlock(&group->lock);
+	spin_unlock(&group->kvm_lock);
 }
 EXPORT_SYMBOL_GPL(vfio_file_set_kvm);
 

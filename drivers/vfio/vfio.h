@@ -178,6 +178,8 @@ struct vfio_iommu_backend_ops {
  * @kernel_holds: holds kernel users took with vfio_group_hold_file() or
  *                vfio_group_hold_dev(); while there are any the group
  *                stays in its container, even after its file is closed
+ * @kvm_lock: guards @kvm; a spinlock, so that dropping the last reference
+ *            on a VM (which makes KVM clear @kvm) is safe under any vfio lock
  * @kvm: KVM instance set through the kvm-vfio device, or NULL
  * @dead: the last device was unregistered; every ioctl fails
  */
@@ -195,13 +197,14 @@ struct vfio_group {
 	struct list_head container_next;
 	unsigned int device_files;
 	unsigned int kernel_holds;
+	spinlock_t kvm_lock;		/* kvm */
 	struct kvm *kvm;
 	bool dead;
 };
 
 /* core.c */
 struct file *vfio_device_open_file(struct vfio_device *vdev,
-				   struct file *group_file, struct kvm *kvm);
+				   struct file *group_file);
 struct file *vfio_device_file_group_file(struct file *file);
 int vfio_device_get_registration(struct vfio_device *vdev);
 void vfio_device_put_registration(struct vfio_device *vdev);
