@@ -41,7 +41,11 @@ static struct {
 	 */
 	struct mutex lock;
 	struct list_head list;
-} vfio_groups;
+} vfio_groups = {
+	/* Ready before init: the no-IOMMU parameter is set at module load. */
+	.lock = __MUTEX_INITIALIZER(vfio_groups.lock),
+	.list = LIST_HEAD_INIT(vfio_groups.list),
+};
 
 static bool vfio_group_needs_rawio(struct vfio_group *group)
 {
@@ -127,13 +131,20 @@ err_put:
 
 /*
  * Make up an IOMMU group for a device that has none: one group per device,
- * no IOMMU behind it.
+ * no IOMMU behind it.  Called under vfio_groups.lock, so that no-IOMMU mode
+ * cannot be switched off between the caller's look at it and the new
+ * group's appearance on the list.
  */
 static struct iommu_group *vfio_fake_iommu_group(struct device *dev,
 						 enum vfio_group_kind kind)
 {
 	struct iommu_group *iommu_group;
 	int ret;
+
+	lockdep_assert_held(&vfio_groups.lock);
+
+	if (kind == VFIO_GROUP_NOIOMMU && !vfio_noiommu_enabled())
+		return ERR_PTR(-EINVAL);
 
 	iommu_group = iommu_group_alloc();
 	if (IS_ERR(iommu_group))
@@ -172,29 +183,28 @@ int vfio_group_add_device(struct vfio_device *vdev, enum vfio_group_kind kind)
 
 	if (kind == VFIO_GROUP_PHYS) {
 		iommu_group = iommu_group_get(vdev->dev);
-		if (!iommu_group && !vfio_noiommu)
-			return -EINVAL;
 		if (!iommu_group)
 			kind = VFIO_GROUP_NOIOMMU;
 	}
 
-	if (iommu_group) {
-		/*
-		 * Without enforced cache coherency a device could read stale
-		 * data behind the back of the IOMMU's page protections.
-		 */
-		if (!device_iommu_capable(vdev->dev,
-					  IOMMU_CAP_CACHE_COHERENCY)) {
-			iommu_group_put(iommu_group);
-			return -EINVAL;
-		}
-	} else {
-		iommu_group = vfio_fake_iommu_group(vdev->dev, kind);
-		if (IS_ERR(iommu_group))
-			return PTR_ERR(iommu_group);
+	/*
+	 * Without enforced cache coherency a device could read stale data
+	 * behind the back of the IOMMU's page protections.
+	 */
+	if (iommu_group &&
+	    !device_iommu_capable(vdev->dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		iommu_group_put(iommu_group);
+		return -EINVAL;
 	}
 
 	mutex_lock(&vfio_groups.lock);
+	if (!iommu_group) {
+		iommu_group = vfio_fake_iommu_group(vdev->dev, kind);
+		if (IS_ERR(iommu_group)) {
+			mutex_unlock(&vfio_groups.lock);
+			return PTR_ERR(iommu_group);
+		}
+	}
 	group = vfio_group_find(iommu_group);
 	if (group)
 		refcount_inc(&group->drivers);
@@ -213,6 +223,44 @@ int vfio_group_add_device(struct vfio_device *vdev, enum vfio_group_kind kind)
 	vdev->group = group;
 	return 0;
 }
+
+#if IS_ENABLED(CONFIG_VFIO_NOIOMMU)
+/**
+ * vfio_group_set_noiommu - switch no-IOMMU mode on or off
+ * @on: the new value of enable_unsafe_noiommu_mode
+ *
+ * Switching off is refused while a no-IOMMU group exists: the group would
+ * be left half usable (it opens and attaches, but VFIO_SET_IOMMU offers
+ * its model only while the mode is on), and tearing it down under its
+ * user is not ours to do.  The devices have to be unbound first.  Taking
+ * vfio_groups.lock orders the switch against vfio_group_add_device(),
+ * which looks at the mode under it.  Switching on needs no lock.
+ *
+ * Return: 0, or -EBUSY while a no-IOMMU group exists and @on is false.
+ */
+int vfio_group_set_noiommu(bool on)
+{
+	struct vfio_group *group;
+	int ret = 0;
+
+	if (on) {
+		WRITE_ONCE(vfio_noiommu, true);
+		return 0;
+	}
+
+	mutex_lock(&vfio_groups.lock);
+	list_for_each_entry(group, &vfio_groups.list, next) {
+		if (group->kind == VFIO_GROUP_NOIOMMU) {
+			ret = -EBUSY;
+			break;
+		}
+	}
+	if (!ret)
+		WRITE_ONCE(vfio_noiommu, false);
+	mutex_unlock(&vfio_groups.lock);
+	return ret;
+}
+#endif
 
 /**
  * vfio_group_publish_device - let VFIO_GROUP_GET_DEVICE_FD find a device
@@ -913,8 +961,6 @@ int __init vfio_group_init(void)
 	int ret;
 
 	ida_init(&vfio_groups.minors);
-	mutex_init(&vfio_groups.lock);
-	INIT_LIST_HEAD(&vfio_groups.list);
 
 	vfio_groups.class = class_create("vfio");
 	if (IS_ERR(vfio_groups.class))
@@ -935,5 +981,4 @@ void vfio_group_exit(void)
 	unregister_chrdev_region(vfio_groups.devt, MINORMASK + 1);
 	class_destroy(vfio_groups.class);
 	ida_destroy(&vfio_groups.minors);
-	mutex_destroy(&vfio_groups.lock);
 }

@@ -15,18 +15,45 @@
  * VFIO_NOIOMMU_IOMMU: it has no DMA mapping ioctls at all.
  */
 #include <linux/capability.h>
+#include <linux/kstrtox.h>
 #include <linux/moduleparam.h>
 
 #include "vfio.h"
 
+/* Written by vfio_group_set_noiommu() only. */
 bool vfio_noiommu;
-module_param_named(enable_unsafe_noiommu_mode, vfio_noiommu, bool, 0644);
+
+/*
+ * Writable at runtime; switching it off fails with -EBUSY while a no-IOMMU
+ * group exists (vfio_group_set_noiommu()).
+ */
+static int vfio_noiommu_param_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	bool on;
+	int ret;
+
+	/* A bare "enable_unsafe_noiommu_mode" means on, as for any bool. */
+	ret = kstrtobool(val ?: "1", &on);
+	if (ret)
+		return ret;
+	return vfio_group_set_noiommu(on);
+}
+
+static const struct kernel_param_ops vfio_noiommu_param_ops = {
+	.flags	= KERNEL_PARAM_OPS_FL_NOARG,
+	.set	= vfio_noiommu_param_set,
+	.get	= param_get_bool,
+};
+
+module_param_cb(enable_unsafe_noiommu_mode, &vfio_noiommu_param_ops,
+		&vfio_noiommu, 0644);
 MODULE_PARM_DESC(enable_unsafe_noiommu_mode,
-		 "Let VFIO drive devices that no IOMMU protects. This is UNSAFE: such a device can DMA anywhere in memory. (default: false)");
+		 "Let VFIO drive devices that no IOMMU protects. This is UNSAFE: such a device can DMA anywhere in memory. Cannot be switched off while a no-IOMMU group exists. (default: false)");
 
 static int vfio_noiommu_check_extension(void *data, unsigned long ext)
 {
-	return vfio_noiommu && ext == VFIO_NOIOMMU_IOMMU;
+	return vfio_noiommu_enabled() && ext == VFIO_NOIOMMU_IOMMU;
 }
 
 static void *vfio_noiommu_open(unsigned long type)

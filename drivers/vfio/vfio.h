@@ -25,7 +25,10 @@
  *               backend locks     (e.g. type1's iommu->lock)
  *
  * vfio_groups.lock is held across adding and deleting a group's class
- * device and node, so the device core and devtmpfs nest inside it.
+ * device and node, so the device core and devtmpfs nest inside it, and
+ * across making up a no-IOMMU device's IOMMU group, so the IOMMU core's
+ * group locks do too.  Switching enable_unsafe_noiommu_mode off takes it
+ * inside the module parameter lock.
  * vfio_backends.lock is taken alone to register or unregister a backend,
  * and under container->lock to walk the registry for VFIO_CHECK_EXTENSION
  * and VFIO_SET_IOMMU; the latter opens the backend it picks and attaches
@@ -345,10 +348,21 @@ extern const struct vfio_iommu_backend_ops vfio_noiommu_ops;
 
 #if IS_ENABLED(CONFIG_VFIO_NOIOMMU)
 extern bool vfio_noiommu;
+int vfio_group_set_noiommu(bool on);
 int __init vfio_noiommu_init(void);
 void vfio_noiommu_exit(void);
+
+/* Is enable_unsafe_noiommu_mode on?  Only switching it off takes a lock. */
+static inline bool vfio_noiommu_enabled(void)
+{
+	return READ_ONCE(vfio_noiommu);
+}
 #else
-#define vfio_noiommu false
+static inline bool vfio_noiommu_enabled(void)
+{
+	return false;
+}
+
 static inline int vfio_noiommu_init(void)
 {
 	return 0;

@@ -627,6 +627,37 @@ TEST_F(noiommu, mode_stays_on_while_a_noiommu_group_exists)
 	vfio_pci_bind_err(EINVAL, TB_EDU_BDF, VFIO_PCI_DRIVER);
 }
 
+/*
+ * As DPDK's guide has it: "modprobe vfio enable_unsafe_noiommu_mode=1",
+ * and a bare "enable_unsafe_noiommu_mode" means on as for any bool.  The
+ * value is taken before the module's init runs.
+ */
+FIXTURE(reload) {};
+FIXTURE_SETUP(reload) {}
+FIXTURE_TEARDOWN(reload) {}
+
+/* Reloading the stack is slow on a debug kernel. */
+TEST_F_TIMEOUT(reload, mode_set_at_module_load, 120)
+{
+	static const char * const how[] = {
+		"vfio.enable_unsafe_noiommu_mode=1",
+		"vfio.enable_unsafe_noiommu_mode",
+	};
+	struct vfio_pci_binding saved;
+
+	NOIOMMU_REQUIRED(return);
+	vfio_pci_save(TB_EDU_BDF, &saved);
+	for (size_t i = 0; i < ARRAY_SIZE(how); i++) {
+		ASSERT_EQ(0, tb_cmd("reload %s", how[i]));
+		ASSERT_EQ('Y', mode_now());
+		vfio_pci_bind(TB_EDU_BDF, VFIO_PCI_DRIVER);
+		ASSERT_TRUE(noiommu_node_exists(vfio_pci_group(TB_EDU_BDF)));
+		vfio_pci_restore(&saved);
+	}
+	ASSERT_EQ(0, tb_cmd("reload"));
+	ASSERT_EQ('N', mode_now());
+}
+
 /* Turning it on twice, or off when it is off, is no change. */
 TEST(mode_writes_are_idempotent)
 {
