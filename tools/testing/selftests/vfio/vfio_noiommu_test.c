@@ -841,7 +841,8 @@ static int try_open_path(int unused, const char *path)
 /*
  * With the mode on, a device that has a real IOMMU group stays in it: no
  * noiommu node, no taint, no CAP_SYS_RAWIO needed, and the no-IOMMU model
- * is not offered to its container.
+ * is not offered to its container.  Upstream's modules without the mode
+ * give the same answers.
  */
 TEST(real_iommu_group_never_becomes_noiommu)
 {
@@ -853,9 +854,10 @@ TEST(real_iommu_group_never_becomes_noiommu)
 	vfio_test_dev_init(&dev);
 	if (tb_noiommu_profile())
 		SKIP(return, "needs the IOMMU boot");
+	/* Without the mode (distro) the container's answers still hold. */
 	if (!noiommu_built_in())
-		SKIP(return, NO_NOIOMMU_MSG, tb_vfio_modules());
-	ASSERT_EQ(0, set_mode(true));
+		TH_LOG(NO_NOIOMMU_MSG, tb_vfio_modules());
+	ASSERT_TRUE(!noiommu_built_in() || !set_mode(true));
 	vfio_test_dev_open(_metadata, &dev, TB_EDU_BDF, VFIO_STAGE_CONTAINER);
 	EXPECT_FALSE(noiommu_node_exists(dev.group_id));
 	EXPECT_EQ(0, count_entries("/dev/vfio", "noiommu-"));
@@ -872,7 +874,8 @@ TEST(real_iommu_group_never_becomes_noiommu)
 	vfio_set_iommu_err(ENODEV, dev.container, VFIO_NOIOMMU_IOMMU);
 	vfio_set_iommu(dev.container, VFIO_TYPE1v2_IOMMU);
 	vfio_test_dev_close(_metadata, &dev);
-	EXPECT_EQ(0, set_mode(false));
+	if (noiommu_built_in())
+		EXPECT_EQ(0, set_mode(false));
 }
 
 TEST_HARNESS_MAIN
