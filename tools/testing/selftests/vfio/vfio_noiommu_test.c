@@ -703,6 +703,50 @@ TEST_F_TIMEOUT(noiommu, bind_unbind_rebind_reuses_the_group_number, 120)
 	ASSERT_EQ(1, count_entries("/dev/vfio", "noiommu-"));
 }
 
+/*
+ * A group file still open across unbind keeps its number, so the rebound
+ * device gets a new group under another name, and the old file reaches
+ * nothing; once the old file is closed the number is free again.
+ */
+TEST_F(noiommu, stale_group_file_does_not_collide_with_the_rebound_group)
+{
+	char bind[PATH_MAX];
+	int first = self->edu.group_id;
+	int second, fd;
+	__u32 flags;
+
+	snprintf(bind, sizeof(bind), PCI_DRIVERS "/%s/bind", VFIO_PCI_DRIVER);
+	vfio_container_open(&self->edu.container);
+	ASSERT_EQ(0, _noiommu_group_open(first, &self->edu.group));
+	vfio_pci_unbind(TB_EDU_BDF);
+	ASSERT_FALSE(noiommu_node_exists(first));
+	ASSERT_EQ(0, vfio_sysfs_write(bind, TB_EDU_BDF));
+	second = vfio_pci_group(TB_EDU_BDF);
+	ASSERT_LE(0, second);
+	ASSERT_NE(first, second);
+	ASSERT_TRUE(noiommu_node_exists(second));
+	ASSERT_EQ(1, count_entries("/dev/vfio", "noiommu-"));
+
+	/* The old file: dead.  The new group: free to open and use. */
+	ASSERT_EQ(ENODEV, _vfio_group_get_status(self->edu.group,
+						 sizeof(struct vfio_group_status),
+						 &flags));
+	vfio_group_set_container_err(ENODEV, self->edu.group,
+				     self->edu.container);
+	ASSERT_EQ(0, _noiommu_group_open(second, &fd));
+	vfio_group_set_container(fd, self->edu.container);
+	vfio_set_iommu(self->edu.container, VFIO_NOIOMMU_IOMMU);
+	vfio_group_get_device_fd(fd, TB_EDU_BDF, &self->edu.device);
+	vfio_close_fd(&self->edu.device);
+	close(fd);
+
+	vfio_close_fd(&self->edu.group);
+	vfio_pci_unbind(TB_EDU_BDF);
+	ASSERT_EQ(0, vfio_sysfs_write(bind, TB_EDU_BDF));
+	ASSERT_EQ(first, vfio_pci_group(TB_EDU_BDF));
+	ASSERT_TRUE(noiommu_node_exists(first));
+}
+
 /* Two devices, two groups, two numbers; unbinding one frees only its own. */
 TEST_F(noiommu, two_devices_get_distinct_numbers)
 {
