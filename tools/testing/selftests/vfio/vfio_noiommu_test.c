@@ -18,6 +18,8 @@
  * a real IOMMU: a device in a real IOMMU group never becomes a no-IOMMU one.
  */
 #include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 
 #include "vfio_test_util.h"
@@ -632,12 +634,12 @@ TEST_F(noiommu, mode_stays_on_while_a_noiommu_group_exists)
  * and a bare "enable_unsafe_noiommu_mode" means on as for any bool.  The
  * value is taken before the module's init runs.
  */
-FIXTURE(reload) {};
-FIXTURE_SETUP(reload) {}
-FIXTURE_TEARDOWN(reload) {}
+/* Cases that may need more than the harness's default 30 s (debug kernel). */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
 
-/* Reloading the stack is slow on a debug kernel. */
-TEST_F_TIMEOUT(reload, mode_set_at_module_load, 120)
+TEST_F_TIMEOUT(slow, mode_set_at_module_load, 120)
 {
 	static const char * const how[] = {
 		"vfio.enable_unsafe_noiommu_mode=1",
@@ -656,6 +658,62 @@ TEST_F_TIMEOUT(reload, mode_set_at_module_load, 120)
 	}
 	ASSERT_EQ(0, tb_cmd("reload"));
 	ASSERT_EQ('N', mode_now());
+}
+
+/*
+ * Binds racing with the mode being switched on and off: each bind either
+ * gets its group or fails whole, and afterwards nothing is left over - no
+ * group node, no made-up IOMMU group - so the mode goes off and stays off.
+ */
+TEST_F_TIMEOUT(slow, toggle_races_bind_and_leaves_nothing_behind, 120)
+{
+	char bind[PATH_MAX], unbind[PATH_MAX];
+	struct vfio_pci_binding saved;
+	int bound = 0, refused = 0;
+	pid_t toggler;
+
+	NOIOMMU_REQUIRED(return);
+	snprintf(bind, sizeof(bind), PCI_DRIVERS "/%s/bind", VFIO_PCI_DRIVER);
+	snprintf(unbind, sizeof(unbind), PCI_DRIVERS "/%s/unbind",
+		 VFIO_PCI_DRIVER);
+	vfio_pci_save(TB_EDU_BDF, &saved);
+	ASSERT_EQ(0, set_mode(true));
+	vfio_pci_bind(TB_EDU_BDF, VFIO_PCI_DRIVER);
+	vfio_pci_unbind(TB_EDU_BDF);
+
+	fflush(NULL);
+	toggler = fork();
+	ASSERT_LE(0, toggler);
+	if (!toggler) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;) {
+			set_mode(true);
+			set_mode(false);
+		}
+	}
+	for (int i = 0; i < 2 * CYCLES; i++) {
+		int err = vfio_sysfs_write(bind, TB_EDU_BDF);
+
+		if (err) {
+			ASSERT_EQ(EINVAL, err);
+			ASSERT_FALSE(vfio_pci_driver_is(TB_EDU_BDF,
+							VFIO_PCI_DRIVER));
+			refused++;
+			continue;
+		}
+		bound++;
+		ASSERT_TRUE(noiommu_node_exists(vfio_pci_group(TB_EDU_BDF)));
+		ASSERT_EQ(0, vfio_sysfs_write(unbind, TB_EDU_BDF));
+	}
+	kill(toggler, SIGKILL);
+	waitpid(toggler, NULL, 0);
+	TH_LOG("%d binds got a group, %d were refused", bound, refused);
+
+	ASSERT_EQ(0, set_mode(false));
+	ASSERT_EQ(0, count_entries("/dev/vfio", "noiommu-"));
+	ASSERT_EQ(0, count_entries("/sys/kernel/iommu_groups", ""));
+	vfio_pci_bind_err(EINVAL, TB_EDU_BDF, VFIO_PCI_DRIVER);
+	vfio_pci_restore(&saved);
 }
 
 /* Turning it on twice, or off when it is off, is no change. */
