@@ -824,4 +824,46 @@ TEST_F_TIMEOUT(nvme, stress_faults_toggles_and_resets, 300)
 	EXPECT_LT(0, atomic_load(&s.resets));
 }
 
+/* The PCI power state the host sees, polled for up to @ms until it is @want. */
+static bool power_state_becomes(const char *bdf, const char *want, int ms)
+{
+	char state[16] = "";
+
+	for (;;) {
+		if (!vfio_pci_attr_read(bdf, "power_state", state,
+					sizeof(state)) && !strcmp(state, want))
+			return true;
+		if (ms <= 0)
+			return false;
+		usleep(20 * 1000);
+		ms -= 20;
+	}
+}
+
+/*
+ * A device bound to vfio-pci that nobody has open is parked in D3hot
+ * (upstream through runtime PM, ours a little after the last close); an
+ * open wakes it, and after the close it goes back.  The nvme PF has PM.
+ */
+TEST(idle_device_is_parked_in_d3hot_and_woken_by_open)
+{
+	struct vfio_test_dev dev;
+
+	vfio_test_dev_open(_metadata, &dev, TB_NVME_PF_BDF, VFIO_STAGE_IOMMU);
+	EXPECT_TRUE(power_state_becomes(TB_NVME_PF_BDF, "D3hot", 3000));
+
+	vfio_group_get_device_fd(dev.group, TB_NVME_PF_BDF, &dev.device);
+	EXPECT_TRUE(power_state_becomes(TB_NVME_PF_BDF, "D0", 0));
+	vfio_close_fd(&dev.device);
+	EXPECT_TRUE(power_state_becomes(TB_NVME_PF_BDF, "D3hot", 3000));
+
+	/* A reopen right after the close finds it awake either way. */
+	vfio_group_get_device_fd(dev.group, TB_NVME_PF_BDF, &dev.device);
+	EXPECT_TRUE(power_state_becomes(TB_NVME_PF_BDF, "D0", 0));
+	vfio_close_fd(&dev.device);
+	vfio_test_dev_close(_metadata, &dev);
+	/* Given back to its host driver awake. */
+	EXPECT_TRUE(power_state_becomes(TB_NVME_PF_BDF, "D0", 1000));
+}
+
 TEST_HARNESS_MAIN
