@@ -29,6 +29,7 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 /* Region index N starts at file offset N << VFIO_PCI_OFFSET_SHIFT. */
 #define VFIO_PCI_OFFSET_SHIFT	40
@@ -102,6 +103,9 @@ struct vfio_pci_core_opts {
  *            at registration; the PF outlives the VF
  * @sriov_counted: this VF's open is counted in @sriov_pf's token users;
  *                 under dev_set->lock
+ * @idle_work: parks the device in D3hot a little after it was last closed
+ *             (reset.c)
+ * @idle_wanted: a park is due; under dev_set->lock
  * @hold_d0: keep the device in D0 whatever idling or its user asks (see
  *           vfio_pci_hold_d0()); written with dev_set->lock and
  *           @memory_lock held, so read under either
@@ -153,6 +157,8 @@ struct vfio_pci_core_device {
 	struct list_head sriov_entry;
 	struct vfio_pci_core_device *sriov_pf;
 	bool sriov_counted;
+	struct delayed_work idle_work;
+	bool idle_wanted;
 	bool hold_d0;
 
 	struct pci_saved_state *saved_state;

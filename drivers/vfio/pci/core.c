@@ -192,6 +192,7 @@ int vfio_pci_core_init_dev(struct vfio_device *vdev)
 	mutex_init(&core->ioeventfds_lock);
 	INIT_LIST_HEAD(&core->ioeventfds);
 	init_rwsem(&core->memory_lock);
+	vfio_pci_idle_init(core);
 
 	if (vfio_pci_sriov_init_dev(core))
 		goto err_locks;
@@ -320,6 +321,7 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *core)
 	return 0;
 
 err_vga:
+	vfio_pci_idle_stop(core);
 	vfio_pci_set_idle(core, false);
 	vfio_pci_vga_exit(core);
 err_drvdata:
@@ -344,6 +346,7 @@ void vfio_pci_core_unregister_device(struct vfio_pci_core_device *core)
 	vfio_unregister_group_dev(&core->vdev);
 	vfio_pci_vga_exit(core);
 	/* The next driver expects the device awake. */
+	vfio_pci_idle_stop(core);
 	vfio_pci_set_idle(core, false);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);

@@ -69,7 +69,9 @@ void vfio_pci_io_batch(void __iomem *io, u64 pos, u8 *kbuf, size_t len,
 /* reset.c */
 int vfio_pci_reset_function(struct vfio_pci_core_device *core);
 int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state);
+void vfio_pci_idle_init(struct vfio_pci_core_device *core);
 void vfio_pci_set_idle(struct vfio_pci_core_device *core, bool idle);
+void vfio_pci_idle_stop(struct vfio_pci_core_device *core);
 void vfio_pci_hold_d0(struct vfio_pci_core_device *core, bool hold);
 int vfio_pci_ioctl_hot_reset_info(struct vfio_pci_core_device *core,
 				  struct vfio_pci_hot_reset_info __user *uarg);

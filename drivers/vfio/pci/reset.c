@@ -120,22 +120,75 @@ int vfio_pci_set_power(struct vfio_pci_core_device *core, pci_power_t state)
 	return ret;
 }
 
+/*
+ * How long a closed device stays in D0 before it is parked: a close and a
+ * reopen in quick succession (a program that opens devices one after the
+ * other, a retry) then pay for no D3hot round trip, whose PCI PM delays
+ * dwarf the rest of an open.
+ */
+#define VFIO_PCI_IDLE_DELAY_MS	100
+
+/* Park the device if it is still unused once the delay is over. */
+static void vfio_pci_idle_work(struct work_struct *work)
+{
+	struct vfio_pci_core_device *core =
+		container_of(to_delayed_work(work), struct vfio_pci_core_device,
+			     idle_work);
+	struct vfio_device_set *dev_set = core->vdev.dev_set;
+
+	mutex_lock(&dev_set->lock);
+	if (core->idle_wanted && !core->vdev.open_count && !core->hold_d0 &&
+	    !pci_num_vf(core->pdev))
+		pci_set_power_state(core->pdev, PCI_D3hot);
+	mutex_unlock(&dev_set->lock);
+}
+
+/* From vfio_pci_core_init_dev(). */
+void vfio_pci_idle_init(struct vfio_pci_core_device *core)
+{
+	INIT_DELAYED_WORK(&core->idle_work, vfio_pci_idle_work);
+}
+
 /**
  * vfio_pci_set_idle - park an unused device in D3hot, or wake it
  * @core: the device; nobody has it open
  * @idle: true to park, false to bring it back to D0
  *
+ * Parking happens VFIO_PCI_IDLE_DELAY_MS later, and only if the device is
+ * still unused then; waking is immediate and cancels a pending park.
  * Called with dev_set->lock held, or before the device is registered or
- * after it is unregistered.  Does nothing with the disable_idle_d3 option,
- * nor to a device held in D0 or a PF with VFs: they stop working while it
- * sleeps.
+ * after it is unregistered (and vfio_pci_idle_stop() was called).  Does
+ * nothing with the disable_idle_d3 option; does not park a device held in
+ * D0 or a PF with VFs: they stop working while it sleeps.
  */
 void vfio_pci_set_idle(struct vfio_pci_core_device *core, bool idle)
 {
-	if (core->opts.disable_idle_d3 ||
-	    (idle && (core->hold_d0 || pci_num_vf(core->pdev))))
+	if (core->opts.disable_idle_d3)
 		return;
-	pci_set_power_state(core->pdev, idle ? PCI_D3hot : PCI_D0);
+	if (!idle) {
+		core->idle_wanted = false;
+		/* A park already running waits for dev_set->lock, then sees. */
+		cancel_delayed_work(&core->idle_work);
+		pci_set_power_state(core->pdev, PCI_D0);
+		return;
+	}
+	if (core->hold_d0 || pci_num_vf(core->pdev))
+		return;
+	core->idle_wanted = true;
+	mod_delayed_work(system_wq, &core->idle_work,
+			 msecs_to_jiffies(VFIO_PCI_IDLE_DELAY_MS));
+}
+
+/**
+ * vfio_pci_idle_stop - no more parking: the device is being given back
+ * @core: the device, unregistered or never registered
+ *
+ * Waits for a park in flight; called with no lock held.  The caller wakes
+ * the device afterwards with vfio_pci_set_idle(@core, false).
+ */
+void vfio_pci_idle_stop(struct vfio_pci_core_device *core)
+{
+	cancel_delayed_work_sync(&core->idle_work);
 }
 
 /**
