@@ -105,7 +105,6 @@ struct vfio_pci_core_opts {
  *                 under dev_set->lock
  * @idle_work: parks the device in D3hot a little after it was last closed
  *             (reset.c)
- * @idle_wanted: a park is due; under dev_set->lock
  * @hold_d0: keep the device in D0 whatever idling or its user asks (see
  *           vfio_pci_hold_d0()); written with dev_set->lock and
  *           @memory_lock held, so read under either
@@ -158,7 +157,6 @@ struct vfio_pci_core_device {
 	struct vfio_pci_core_device *sriov_pf;
 	bool sriov_counted;
 	struct delayed_work idle_work;
-	bool idle_wanted;
 	bool hold_d0;
 
 	struct pci_saved_state *saved_state;

@@ -136,9 +136,13 @@ static void vfio_pci_idle_work(struct work_struct *work)
 			     idle_work);
 	struct vfio_device_set *dev_set = core->vdev.dev_set;
 
+	/*
+	 * Everything that wakes a closed device for a while (hot resets, the
+	 * set's bus reset) does it and parks it again under dev_set->lock, so
+	 * an unused device seen here is one that should sleep.
+	 */
 	mutex_lock(&dev_set->lock);
-	if (core->idle_wanted && !core->vdev.open_count && !core->hold_d0 &&
-	    !pci_num_vf(core->pdev))
+	if (!core->vdev.open_count && !core->hold_d0 && !pci_num_vf(core->pdev))
 		pci_set_power_state(core->pdev, PCI_D3hot);
 	mutex_unlock(&dev_set->lock);
 }
@@ -166,15 +170,13 @@ void vfio_pci_set_idle(struct vfio_pci_core_device *core, bool idle)
 	if (core->opts.disable_idle_d3)
 		return;
 	if (!idle) {
-		core->idle_wanted = false;
-		/* A park already running waits for dev_set->lock, then sees. */
+		/* One already running waits for dev_set->lock, then looks. */
 		cancel_delayed_work(&core->idle_work);
 		pci_set_power_state(core->pdev, PCI_D0);
 		return;
 	}
 	if (core->hold_d0 || pci_num_vf(core->pdev))
 		return;
-	core->idle_wanted = true;
 	mod_delayed_work(system_wq, &core->idle_work,
 			 msecs_to_jiffies(VFIO_PCI_IDLE_DELAY_MS));
 }
