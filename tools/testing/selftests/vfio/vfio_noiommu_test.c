@@ -877,26 +877,6 @@ TEST_F(noiommu, two_noiommu_groups_share_a_container)
 
 /* ---- interrupts ------------------------------------------------------ */
 
-static int irq_eventfd(int dev, __u32 index, int efd)
-{
-	struct {
-		struct vfio_irq_set set;
-		__s32 fd;
-	} irq = {
-		.set = {
-			.argsz = sizeof(irq),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = index,
-			.start = 0,
-			.count = 1,
-		},
-		.fd = efd,
-	};
-
-	return ioctl(dev, VFIO_DEVICE_SET_IRQS, &irq) ? errno : 0;
-}
-
 /* edu raises its interrupt (INTx, or MSI once enabled) on a BAR0 write. */
 static void raise_and_expect(struct __test_metadata *_metadata, int dev,
 			     __u32 index)
@@ -907,7 +887,7 @@ static void raise_and_expect(struct __test_metadata *_metadata, int dev,
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
 	vfio_config_set_reg(dev, PCI_CFG_COMMAND, 2, CMD_MEMORY | CMD_MASTER);
-	ASSERT_EQ(0, irq_eventfd(dev, index, efd));
+	ASSERT_EQ(0, _vfio_device_set_irq_eventfd(dev, index, efd));
 	ASSERT_EQ(0, bar0_write32(dev, EDU_IRQ_RAISE, 1));
 	ASSERT_EQ(1, vfio_wait_readable(efd, DELIVER_MS));
 	ASSERT_EQ(sizeof(n), read(efd, &n, sizeof(n)));

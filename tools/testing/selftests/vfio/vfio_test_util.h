@@ -631,8 +631,9 @@ static inline int _vfio_device_get_indexed_info(int fd, unsigned long request,
 	vfio_device_get_indexed_info_err(err, fd, VFIO_DEVICE_GET_IRQ_INFO, \
 					 struct vfio_irq_info, index, argsz)
 
-/* Route the device's request ("please let go") interrupt to @eventfd. */
-static inline int _vfio_device_set_req_eventfd(int fd, int eventfd)
+/* Trigger @eventfd on vector 0 of interrupt @index of the device. */
+static inline int _vfio_device_set_irq_eventfd(int fd, __u32 index,
+					       int eventfd)
 {
 	struct {
 		struct vfio_irq_set set;
@@ -642,7 +643,7 @@ static inline int _vfio_device_set_req_eventfd(int fd, int eventfd)
 			.argsz = sizeof(irq),
 			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
 				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_REQ_IRQ_INDEX,
+			.index = index,
 			.start = 0,
 			.count = 1,
 		},
@@ -650,6 +651,13 @@ static inline int _vfio_device_set_req_eventfd(int fd, int eventfd)
 	};
 
 	return ioctl(fd, VFIO_DEVICE_SET_IRQS, &irq) ? errno : 0;
+}
+
+/* Route the device's request ("please let go") interrupt to @eventfd. */
+static inline int _vfio_device_set_req_eventfd(int fd, int eventfd)
+{
+	return _vfio_device_set_irq_eventfd(fd, VFIO_PCI_REQ_IRQ_INDEX,
+					    eventfd);
 }
 
 #define vfio_device_set_req_eventfd(fd, eventfd) \
