@@ -36,14 +36,24 @@ TB_RUN_TIMEOUT ?= 2400
 TB_OUT ?= $(B)/testbed
 # KERNEL=debug|plain|DIR: boot the in-tree kernel (intree/build-kernel.sh,
 # `make kernel`) instead of Debian's; host drivers and the "ours" vfio stack
-# come from its build, the distro stack cannot load into it.
+# come from its build.  Debian's stack cannot load into it: there
+# VFIO_MODULES=distro is upstream 6.12's pristine vfio built against that
+# kernel (DIR/vfio-upstream, intree/build-upstream-vfio.sh, `make
+# kernel-oracle`), the same oracle.  VFIO_MODULES=upstream is another
+# name for distro.
 KERNEL ?=
 TB_KERNEL := $(if $(KERNEL),$(abspath $(if $(filter debug plain,$(KERNEL)),$(B)/kernel-$(KERNEL),$(KERNEL))))
+ifeq ($(VFIO_MODULES),upstream)
+override VFIO_MODULES := distro
+endif
 
 ifneq ($(TB_KERNEL),)
+ifeq ($(VFIO_MODULES),ours)
 TB_MODULES_DEP :=
-ifneq ($(VFIO_MODULES),ours)
-$(error KERNEL=$(KERNEL) runs its own vfio stack: VFIO_MODULES=ours only)
+else ifeq ($(VFIO_MODULES),distro)
+TB_MODULES_DEP := $(if $(filter debug plain,$(KERNEL)),kernel-oracle-$(KERNEL))
+else
+$(error VFIO_MODULES must be ours, distro or upstream, not '$(VFIO_MODULES)')
 endif
 else ifeq ($(VFIO_MODULES),ours)
 TB_MODULES_DEP := modules modules-loose testmods

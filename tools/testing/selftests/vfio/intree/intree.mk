@@ -8,19 +8,32 @@
 #   make kernel-config [KERNEL_FLAVOR=...]    just its .config
 #   make kernel-vfio [KERNEL_FLAVOR=...]      rebuild only drivers/vfio in an
 #                                             existing build (fast)
+#   make kernel-oracle [KERNEL_FLAVOR=...]    upstream's pristine vfio as
+#                                             modules for that kernel, in
+#                                             build/kernel-<flavour>/vfio-upstream/
+#                                             (`make kernel` builds it too)
 #
-# The test bed boots it with `make check KERNEL=build/kernel-debug`.
-# See intree/build-kernel.sh.
+# The test bed boots it with `make check KERNEL=debug [VFIO_MODULES=distro]`.
+# See intree/build-kernel.sh and intree/build-upstream-vfio.sh.
 
 KERNEL_FLAVOR ?= debug
 INTREE_DIR := $(TOP)/tools/testing/selftests/vfio/intree
 INTREE_BUILD = KERNEL_FLAVOR=$(KERNEL_FLAVOR) B=$(B) \
 	$(INTREE_DIR)/build-kernel.sh
 
-.PHONY: kernel kernel-config kernel-vfio
+INTREE_ORACLE = B=$(B) $(INTREE_DIR)/build-upstream-vfio.sh
+
+.PHONY: kernel kernel-config kernel-vfio kernel-oracle \
+	kernel-oracle-debug kernel-oracle-plain
 
 kernel: deps
 	@$(INTREE_BUILD)
+	@KERNEL_FLAVOR=$(KERNEL_FLAVOR) $(INTREE_ORACLE)
+
+kernel-oracle: kernel-oracle-$(KERNEL_FLAVOR)
+
+kernel-oracle-debug kernel-oracle-plain: deps
+	@KERNEL_FLAVOR=$(@:kernel-oracle-%=%) $(INTREE_ORACLE)
 
 kernel-config: deps
 	@$(INTREE_BUILD) --config-only

@@ -28,7 +28,9 @@ kmods=/lib/modules/$KVER
 stack="vfio vfio_iommu_type1 vfio-pci-core vfio-pci"
 # TB_KERNEL (make check KERNEL=...): an in-tree kernel built by
 # intree/build-kernel.sh; its own modules replace the host's, its in-tree
-# build of our stack (TB_KERNEL/vfio) is "ours", and there is no distro set.
+# build of our stack (TB_KERNEL/vfio) is "ours", and the "distro" set is
+# upstream's pristine vfio built against it (TB_KERNEL/vfio-upstream,
+# intree/build-upstream-vfio.sh).
 TB_KERNEL=${TB_KERNEL:-}
 modbase=/
 ours_dir=$B/modules
@@ -38,6 +40,10 @@ if [ -n "$TB_KERNEL" ]; then
 	kmods=$TB_KERNEL/lib/modules/$KVER
 	modbase=$TB_KERNEL
 	ours_dir=$TB_KERNEL/vfio
+	if [ "$VFIO_MODULES" = distro ] && [ ! -e "$TB_KERNEL/vfio-upstream/vfio.ko" ]; then
+		echo "build-initramfs: no upstream vfio in $TB_KERNEL/vfio-upstream (make kernel-oracle)" >&2
+		exit 1
+	fi
 fi
 
 die() { echo "build-initramfs: $*" >&2; exit 1; }
@@ -78,7 +84,12 @@ depmod -b "$root" "$KVER"
 # The distro's vfio stack, kept out of modules.dep: the two stacks share
 # module names and only `tb load` decides which one is loaded.
 for m in $stack; do
-	[ -n "$TB_KERNEL" ] && break
+	if [ -n "$TB_KERNEL" ]; then
+		ko=$TB_KERNEL/vfio-upstream/$m.ko
+		[ -e "$ko" ] || continue
+		strip --strip-debug -o "$root/tb/modules/distro/$m.ko" "$ko"
+		continue
+	fi
 	ko=$(modinfo -k "$KVER" -n "$m") || die "the distro kernel has no $m"
 	case $ko in
 	*.xz) xz -dc "$ko" > "$root/tb/modules/distro/$m.ko" ;;
