@@ -752,9 +752,13 @@ struct vfio_device_feature {
 /**
  * struct vfio_device_bind_iommufd - argument of VFIO_DEVICE_BIND_IOMMUFD
  * @argsz: size the caller provides
- * @flags: zero
+ * @flags: VFIO_DEVICE_BIND_FLAG_TOKEN or zero
  * @iommufd: the iommufd to bind to
  * @out_devid: returned: the id of this device inside that iommufd
+ * @token_uuid_ptr: with VFIO_DEVICE_BIND_FLAG_TOKEN, the address of a
+ *	16-byte UUID: the VF token (see VFIO_DEVICE_FEATURE_PCI_VF_TOKEN),
+ *	which a VF needs when its PF is owned through VFIO.  Ignored
+ *	without the flag, and may then lie beyond argsz
  *
  * Only for a device cdev (/dev/vfio/devices/vfioN), and the first thing
  * to do with it: until it succeeds every other access to the device
@@ -763,8 +767,10 @@ struct vfio_device_feature {
 struct vfio_device_bind_iommufd {
 	__u32		argsz;
 	__u32		flags;
+#define VFIO_DEVICE_BIND_FLAG_TOKEN	(1 << 0)
 	__s32		iommufd;
 	__u32		out_devid;
+	__aligned_u64	token_uuid_ptr;
 };
 
 #define VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
