@@ -52,18 +52,6 @@ static DEFINE_XARRAY(vfio_dev_sets);
 static DEFINE_MUTEX(vfio_dev_sets_lock);
 
 /**
- * struct vfio_device_file - one open file of a vfio_device
- * @vdev: the device; a registration reference is held
- * @group_file: the group file it was opened through; a reference is held so
- *              the group stays attached to its container while the device
- *              is open
- */
-struct vfio_device_file {
-	struct vfio_device *vdev;
-	struct file *group_file;
-};
-
-/**
  * vfio_assign_device_set - put a device into a device set
  * @vdev: a device that is not registered yet
  * @set_id: any pointer that names the set, e.g. the pci_bus of a bus reset
@@ -213,7 +201,8 @@ struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
 	if (!vdev)
 		return ERR_PTR(-ENOMEM);
 
-	ret = ida_alloc(&vfio_dev_ida, GFP_KERNEL);
+	/* The index is also the minor of the device cdev. */
+	ret = ida_alloc_max(&vfio_dev_ida, MINORMASK, GFP_KERNEL);
 	if (ret < 0)
 		goto err_free;
 	vdev->index = ret;
@@ -275,16 +264,18 @@ static int vfio_device_register(struct vfio_device *vdev,
 	if (ret)
 		return ret;
 
-	ret = device_add(&vdev->device);
+	/* The cdev can be opened as soon as it is added. */
+	refcount_set(&vdev->registration, 1);
+	reinit_completion(&vdev->unregistered);
+	ret = vfio_cdev_add(vdev);
 	if (ret)
 		goto err_group;
 
-	refcount_set(&vdev->registration, 1);
-	reinit_completion(&vdev->unregistered);
 	vfio_group_publish_device(vdev);
 	return 0;
 
 err_group:
+	refcount_set(&vdev->registration, 0);
 	vfio_group_remove_device(vdev);
 	return ret;
 }
@@ -335,7 +326,9 @@ void vfio_unregister_group_dev(struct vfio_device *vdev)
 	unsigned int nr_requests = 0;
 	long timeout = 0;
 
+	/* No new opens, through the group or the cdev. */
 	vfio_group_unpublish_device(vdev);
+	vfio_cdev_del(vdev);
 	vfio_device_put_registration(vdev);
 
 	while (!wait_for_completion_timeout(&vdev->unregistered, timeout)) {
@@ -348,7 +341,6 @@ void vfio_unregister_group_dev(struct vfio_device *vdev)
 		timeout = VFIO_REQUEST_INTERVAL;
 	}
 
-	device_del(&vdev->device);
 	vfio_group_remove_device(vdev);
 }
 EXPORT_SYMBOL_GPL(vfio_unregister_group_dev);
@@ -429,8 +421,9 @@ static void vfio_device_put_kvm(struct vfio_device *vdev)
 	vdev->put_kvm = NULL;
 }
 
-static int vfio_device_first_open(struct vfio_device *vdev)
+static int vfio_device_first_open(struct vfio_device_file *df)
 {
+	struct vfio_device *vdev = df->vdev;
 	int ret;
 
 	lockdep_assert_held(&vdev->open_lock);
@@ -440,25 +433,40 @@ static int vfio_device_first_open(struct vfio_device *vdev)
 		return -ENODEV;
 
 	/*
-	 * Under the group's kvm_lock, which KVM's vfio_file_set_kvm(NULL)
-	 * takes before it frees the instance: the pointer is valid until the
-	 * reference is ours.
+	 * Under the group's or the file's kvm_lock, which KVM's
+	 * vfio_file_set_kvm(NULL) takes before it frees the instance: the
+	 * pointer is valid until the reference is ours.
 	 */
-	if (vdev->group) {
+	if (df->group_file) {
 		spin_lock(&vdev->group->kvm_lock);
 		vfio_device_get_kvm(vdev, vdev->group->kvm);
 		spin_unlock(&vdev->group->kvm_lock);
+	} else {
+		spin_lock(&df->kvm_lock);
+		vfio_device_get_kvm(vdev, df->kvm);
+		spin_unlock(&df->kvm_lock);
 	}
+
+	/* A cdev file binds to its iommufd before the device is enabled. */
+	ret = vfio_cdev_first_open(df);
+	if (ret)
+		goto err_put;
+
 	if (vdev->ops->open_device) {
 		ret = vdev->ops->open_device(vdev);
-		if (ret) {
-			vfio_device_put_kvm(vdev);
-			module_put(vdev->dev->driver->owner);
-			return ret;
-		}
+		if (ret)
+			goto err_unbind;
 	}
-	vfio_container_register_device(vdev);
+	if (df->group_file)
+		vfio_container_register_device(vdev);
 	return 0;
+
+err_unbind:
+	vfio_cdev_last_close(vdev);
+err_put:
+	vfio_device_put_kvm(vdev);
+	module_put(vdev->dev->driver->owner);
+	return ret;
 }
 
 /* The listeners heard VFIO_DEVICE_EVENT_RELEASE already. */
@@ -467,50 +475,96 @@ static void vfio_device_last_close(struct vfio_device *vdev)
 	lockdep_assert_held(&vdev->open_lock);
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	vfio_container_unregister_device(vdev);
+	if (!vfio_device_cdev_opened(vdev))
+		vfio_container_unregister_device(vdev);
 	if (vdev->ops->close_device)
 		vdev->ops->close_device(vdev);
+	/* Only now, with the device quiet, give DMA ownership back. */
+	vfio_cdev_last_close(vdev);
 	vfio_device_put_kvm(vdev);
 	module_put(vdev->dev->driver->owner);
 }
 
-static int vfio_device_open(struct vfio_device *vdev)
+/**
+ * vfio_device_open_locked - open the device for one of its files
+ * @df: the file's state; @df->group_file or @df->ictx say how it is opened
+ *
+ * The first open enables the device.  Only the group path shares an open
+ * device between files: a cdev file needs the device to itself, since
+ * nothing else could vouch for the other files' DMA context.
+ * Caller holds the device's open_lock.
+ *
+ * Return: 0 or a negative errno; undo with vfio_device_close_locked().
+ */
+int vfio_device_open_locked(struct vfio_device_file *df)
 {
+	struct vfio_device *vdev = df->vdev;
 	int ret = 0;
 
-	mutex_lock(&vdev->open_lock);
+	lockdep_assert_held(&vdev->open_lock);
+
 	mutex_lock(&vdev->dev_set->lock);
 	if (!vdev->open_count)
-		ret = vfio_device_first_open(vdev);
+		ret = vfio_device_first_open(df);
+	else if (!df->group_file)
+		ret = -EINVAL;
 	if (!ret)
 		vdev->open_count++;
 	mutex_unlock(&vdev->dev_set->lock);
-	mutex_unlock(&vdev->open_lock);
 	return ret;
 }
 
-static void vfio_device_close(struct vfio_device *vdev)
+/**
+ * vfio_device_close_locked - undo vfio_device_open_locked()
+ * @df: the file's state
+ *
+ * Caller holds the device's open_lock.  Cannot fail.
+ */
+void vfio_device_close_locked(struct vfio_device_file *df)
 {
-	mutex_lock(&vdev->open_lock);
+	struct vfio_device *vdev = df->vdev;
+
+	lockdep_assert_held(&vdev->open_lock);
+
 	if (WARN_ON(!vdev->open_count))
-		goto out_unlock;
+		return;
 
 	/*
 	 * Kernel users of the device's memory (DMA mappings of its BARs) let
 	 * go before close_device(), while the memory still decodes.  Only
 	 * open_lock is held: a listener that waits holds up this close and
 	 * the opens of this device, not the rest of the set, and no open can
-	 * hand the device to someone else while a mapping may remain.
+	 * hand the device to someone else while a mapping may remain.  The
+	 * same goes for leaving an iommufd pagetable, which can wait for the
+	 * owner's own IOMMU_IOAS_MAP.
 	 */
-	if (vdev->open_count == 1)
+	if (vdev->open_count == 1) {
 		vfio_device_notify(vdev, VFIO_DEVICE_EVENT_RELEASE);
+		vfio_cdev_detach(vdev);
+	}
 
 	mutex_lock(&vdev->dev_set->lock);
 	if (!--vdev->open_count)
 		vfio_device_last_close(vdev);
 	mutex_unlock(&vdev->dev_set->lock);
-out_unlock:
-	mutex_unlock(&vdev->open_lock);
+}
+
+/**
+ * vfio_device_file_alloc - the state of a new file of a device
+ * @vdev: the device
+ *
+ * Return: the state, not ready, or NULL.  Free with kfree().
+ */
+struct vfio_device_file *vfio_device_file_alloc(struct vfio_device *vdev)
+{
+	struct vfio_device_file *df;
+
+	df = kzalloc(sizeof(*df), GFP_KERNEL_ACCOUNT);
+	if (!df)
+		return NULL;
+	df->vdev = vdev;
+	spin_lock_init(&df->kvm_lock);
+	return df;
 }
 
 static int vfio_device_fop_release(struct inode *inode, struct file *file)
@@ -518,9 +572,15 @@ static int vfio_device_fop_release(struct inode *inode, struct file *file)
 	struct vfio_device_file *df = file->private_data;
 	struct vfio_device *vdev = df->vdev;
 
-	vfio_device_close(vdev);
+	if (vfio_device_file_ready(df)) {
+		mutex_lock(&vdev->open_lock);
+		vfio_device_close_locked(df);
+		mutex_unlock(&vdev->open_lock);
+	}
 	if (df->group_file)
 		vfio_group_close_device_file(df->group_file);
+	else
+		vfio_cdev_release(df);
 	kfree(df);
 	/*
 	 * Last: dropping the registration may let an unregistration finish
@@ -530,13 +590,18 @@ static int vfio_device_fop_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Until a cdev file is bound every access fails as an invalid request
+ * would: the device is not open for it, and may sit in the host's DMA
+ * domain, where nothing it is told to do must happen.
+ */
 static ssize_t vfio_device_fop_read(struct file *file, char __user *buf,
 				    size_t count, loff_t *ppos)
 {
 	struct vfio_device_file *df = file->private_data;
 	struct vfio_device *vdev = df->vdev;
 
-	if (!vdev->ops->read)
+	if (!vfio_device_file_ready(df) || !vdev->ops->read)
 		return -EINVAL;
 	return vdev->ops->read(vdev, buf, count, ppos);
 }
@@ -547,7 +612,7 @@ static ssize_t vfio_device_fop_write(struct file *file, const char __user *buf,
 	struct vfio_device_file *df = file->private_data;
 	struct vfio_device *vdev = df->vdev;
 
-	if (!vdev->ops->write)
+	if (!vfio_device_file_ready(df) || !vdev->ops->write)
 		return -EINVAL;
 	return vdev->ops->write(vdev, buf, count, ppos);
 }
@@ -557,7 +622,7 @@ static int vfio_device_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	struct vfio_device_file *df = file->private_data;
 	struct vfio_device *vdev = df->vdev;
 
-	if (!vdev->ops->mmap)
+	if (!vfio_device_file_ready(df) || !vdev->ops->mmap)
 		return -EINVAL;
 	return vdev->ops->mmap(vdev, vma);
 }
@@ -591,6 +656,16 @@ static long vfio_device_fop_ioctl(struct file *file, unsigned int cmd,
 {
 	struct vfio_device_file *df = file->private_data;
 	struct vfio_device *vdev = df->vdev;
+	long ret;
+
+	/* The cdev's own commands, the bind among them. */
+	if (!df->group_file) {
+		ret = vfio_cdev_ioctl(df, cmd, (void __user *)arg);
+		if (ret != -ENOIOCTLCMD)
+			return ret;
+	}
+	if (!vfio_device_file_ready(df))
+		return -EINVAL;
 
 	if (cmd == VFIO_DEVICE_FEATURE)
 		return vfio_device_ioctl_feature(vdev, (void __user *)arg);
@@ -599,8 +674,12 @@ static long vfio_device_fop_ioctl(struct file *file, unsigned int cmd,
 	return vdev->ops->ioctl(vdev, cmd, arg);
 }
 
-static const struct file_operations vfio_device_fops = {
+/* Shared by group-path files and the device cdev (which adds .open). */
+const struct file_operations vfio_device_fops = {
 	.owner		= THIS_MODULE,
+#if IS_ENABLED(CONFIG_VFIO_DEVICE_CDEV)
+	.open		= vfio_cdev_fop_open,
+#endif
 	.release	= vfio_device_fop_release,
 	.read		= vfio_device_fop_read,
 	.write		= vfio_device_fop_write,
@@ -625,12 +704,14 @@ struct file *vfio_device_open_file(struct vfio_device *vdev,
 	struct file *file;
 	int ret;
 
-	df = kzalloc(sizeof(*df), GFP_KERNEL_ACCOUNT);
+	df = vfio_device_file_alloc(vdev);
 	if (!df)
 		return ERR_PTR(-ENOMEM);
-	df->vdev = vdev;
+	df->group_file = group_file;
 
-	ret = vfio_device_open(vdev);
+	mutex_lock(&vdev->open_lock);
+	ret = vfio_device_open_locked(df);
+	mutex_unlock(&vdev->open_lock);
 	if (ret)
 		goto err_free;
 
@@ -641,32 +722,44 @@ struct file *vfio_device_open_file(struct vfio_device *vdev,
 	}
 	/* Device regions are addressed by offset: pread/pwrite are the API. */
 	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
-	df->group_file = get_file(group_file);
+	get_file(group_file);
+	/* Not installed yet: nobody can look at it before this. */
+	smp_store_release(&df->ready, true);
 	return file;
 
 err_close:
-	vfio_device_close(vdev);
+	mutex_lock(&vdev->open_lock);
+	vfio_device_close_locked(df);
+	mutex_unlock(&vdev->open_lock);
 err_free:
 	kfree(df);
 	return ERR_PTR(ret);
 }
 
 /**
+ * vfio_device_file_of - the state of a vfio device file
+ * @file: a file, of any kind
+ *
+ * Return: the state if @file is a device file (group path or cdev), else
+ * NULL.
+ */
+struct vfio_device_file *vfio_device_file_of(struct file *file)
+{
+	return file->f_op == &vfio_device_fops ? file->private_data : NULL;
+}
+
+/**
  * vfio_device_file_group_file - the group file a device file came through
  * @file: a file, of any kind
  *
- * For the vfio_file_* interface KVM uses, which takes device files too.
- *
  * Return: the group file @file holds, or NULL if @file is no vfio device
- * file.
+ * file or was opened through the device cdev.
  */
 struct file *vfio_device_file_group_file(struct file *file)
 {
-	struct vfio_device_file *df = file->private_data;
+	struct vfio_device_file *df = vfio_device_file_of(file);
 
-	if (file->f_op != &vfio_device_fops)
-		return NULL;
-	return df->group_file;
+	return df ? df->group_file : NULL;
 }
 
 /**
@@ -975,10 +1068,15 @@ static int __init vfio_init(void)
 	ret = vfio_noiommu_init();
 	if (ret)
 		goto err_container;
+	ret = vfio_cdev_init();
+	if (ret)
+		goto err_noiommu;
 
 	pr_info(DRIVER_DESC "\n");
 	return 0;
 
+err_noiommu:
+	vfio_noiommu_exit();
 err_container:
 	vfio_container_exit();
 err_group:
@@ -992,6 +1090,7 @@ err_class:
 
 static void __exit vfio_exit(void)
 {
+	vfio_cdev_exit();
 	vfio_noiommu_exit();
 	vfio_container_exit();
 	vfio_group_exit();

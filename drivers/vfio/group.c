@@ -350,6 +350,50 @@ void vfio_group_remove_device(struct vfio_device *vdev)
 		put_device(&group->dev);
 }
 
+/**
+ * vfio_group_claim_for_cdev - keep the group path away from a device
+ * @vdev: a registered device whose cdev file is being bound
+ *
+ * The group file and the cdev are two owners of the same IOMMU group; the
+ * IOMMU core's DMA ownership already refuses a second owner, and this says
+ * so early and in both directions: the group cannot be opened while a cdev
+ * file of one of its devices is bound, nor such a file bound while the
+ * group is open (or kept in a container for a kernel user).  Takes the
+ * group's lock: the caller must not hold the device's open_lock.
+ *
+ * Return: 0, -EBUSY while the group is in use, -ENODEV once its last
+ * device is gone.  Undo with vfio_group_release_for_cdev().
+ */
+int vfio_group_claim_for_cdev(struct vfio_device *vdev)
+{
+	struct vfio_group *group = vdev->group;
+	int ret = 0;
+
+	mutex_lock(&group->lock);
+	if (group->dead)
+		ret = -ENODEV;
+	else if (group->opened || group->container)
+		ret = -EBUSY;
+	else
+		group->cdev_claims++;
+	mutex_unlock(&group->lock);
+	return ret;
+}
+
+/**
+ * vfio_group_release_for_cdev - undo vfio_group_claim_for_cdev()
+ * @vdev: the device, closed for its cdev file
+ */
+void vfio_group_release_for_cdev(struct vfio_device *vdev)
+{
+	struct vfio_group *group = vdev->group;
+
+	mutex_lock(&group->lock);
+	WARN_ON(!group->cdev_claims);
+	group->cdev_claims--;
+	mutex_unlock(&group->lock);
+}
+
 /* ---- the group file ---- */
 
 static int vfio_group_attach(struct vfio_group *group,
@@ -602,8 +646,11 @@ static int vfio_group_fop_open(struct inode *inode, struct file *file)
 		ret = -ENODEV;
 	else if (vfio_group_needs_rawio(group))
 		ret = -EPERM;
-	/* Still in the container of a closed file, for a kernel user. */
-	else if (group->opened || group->container)
+	/*
+	 * Still in the container of a closed file, for a kernel user; or a
+	 * device of the group is used through its cdev.
+	 */
+	else if (group->opened || group->container || group->cdev_claims)
 		ret = -EBUSY;
 	else
 		group->opened = file;
@@ -688,12 +735,12 @@ EXPORT_SYMBOL_GPL(vfio_file_iommu_group);
  * vfio_file_is_valid - can KVM's vfio device take this file?
  * @file: any file
  *
- * Return: true for a vfio group file and for a device file opened through
- * one.
+ * Return: true for a vfio group file and for a device file, opened through
+ * a group or the device cdev.
  */
 bool vfio_file_is_valid(struct file *file)
 {
-	return vfio_file_is_group(file) || vfio_device_file_group_file(file);
+	return vfio_file_is_group(file) || vfio_device_file_of(file);
 }
 EXPORT_SYMBOL_GPL(vfio_file_is_valid);
 
@@ -713,7 +760,8 @@ static bool vfio_group_devices_coherent(struct vfio_group *group)
 
 /**
  * vfio_file_enforced_coherent - is all DMA of this group cache coherent?
- * @file: a vfio group file, or a device file (which answers for its group)
+ * @file: a vfio group file, or a device file (which answers for its group,
+ *        or for itself if opened through the device cdev)
  *
  * KVM uses the answer to decide whether the guest must emulate WBINVD.
  * A group in a container gets the container's answer (VFIO_DMA_CC_IOMMU);
@@ -725,12 +773,16 @@ static bool vfio_group_devices_coherent(struct vfio_group *group)
  */
 bool vfio_file_enforced_coherent(struct file *file)
 {
-	struct file *group_file = vfio_device_file_group_file(file);
+	struct vfio_device_file *df = vfio_device_file_of(file);
 	struct vfio_group *group;
 	bool ret;
 
-	if (group_file)
-		file = group_file;
+	/* iommufd enforces coherency wherever the IOMMU can. */
+	if (df && !df->group_file)
+		return device_iommu_capable(df->vdev->dev,
+					    IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	if (df)
+		file = df->group_file;
 	if (!vfio_file_is_group(file))
 		return true;
 
@@ -746,20 +798,30 @@ bool vfio_file_enforced_coherent(struct file *file)
 EXPORT_SYMBOL_GPL(vfio_file_enforced_coherent);
 
 /**
- * vfio_file_set_kvm - tell a group which KVM instance it serves
- * @file: a vfio group file; for a device file nothing is recorded: its
- *        device took its group's KVM instance, if any, when first opened
+ * vfio_file_set_kvm - tell a group or a device cdev file which KVM it serves
+ * @file: a vfio group file, or a device file opened through the device
+ *        cdev; for a device file opened through a group nothing is
+ *        recorded: its device took its group's KVM instance, if any, when
+ *        first opened
  * @kvm: the KVM instance, or NULL to forget it
  *
- * A device opened through the group while it knows a KVM instance holds
- * a reference on that instance from its first open to its last close
- * (vfio_device.kvm); devices already open keep the one they have.  KVM
- * clears it before the instance goes away.
+ * A device opened through the group while it knows a KVM instance, or
+ * bound through a cdev file that knows one, holds a reference on that
+ * instance from its first open to its last close (vfio_device.kvm);
+ * devices already open keep the one they have.  KVM clears it before the
+ * instance goes away.
  */
 void vfio_file_set_kvm(struct file *file, struct kvm *kvm)
 {
+	struct vfio_device_file *df = vfio_device_file_of(file);
 	struct vfio_group *group = file->private_data;
 
+	if (df && !df->group_file) {
+		spin_lock(&df->kvm_lock);
+		df->kvm = kvm;
+		spin_unlock(&df->kvm_lock);
+		return;
+	}
 	if (!vfio_file_is_group(file))
 		return;
 

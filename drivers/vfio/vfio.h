@@ -72,7 +72,49 @@
 #include <linux/vfio.h>
 
 struct iommu_group;
+struct iommufd_ctx;
 struct vfio_container;
+
+/**
+ * struct vfio_device_file - one open file of a vfio_device
+ * @vdev: the device; a registration reference is held
+ * @group_file: the group file it was opened through; a reference is held so
+ *              the group stays attached to its container while the device
+ *              is open.  NULL for a file opened through the device cdev
+ * @ready: the file gives access to the device: set once the device is
+ *         open for it, with a release barrier that pairs with the acquire
+ *         of every access (vfio_device_file_ready()).  A group file is
+ *         born ready; a cdev file becomes ready when its bind succeeds
+ * @ictx: cdev file: the iommufd it is being bound or is bound to; NULL
+ *        before the bind and for a no-IOMMU bind.  Under the device's
+ *        open_lock
+ * @devid: cdev file: the device's id in @ictx
+ * @kvm_lock: guards @kvm
+ * @kvm: cdev file: the KVM instance the kvm-vfio device gave it, taken by
+ *       the device at the bind; see vfio_file_set_kvm()
+ */
+struct vfio_device_file {
+	struct vfio_device *vdev;
+	struct file *group_file;
+	bool ready;
+	struct iommufd_ctx *ictx;
+	u32 devid;
+	spinlock_t kvm_lock;		/* kvm */
+	struct kvm *kvm;
+};
+
+/**
+ * vfio_device_file_ready - may this file touch its device?
+ * @df: the file's state
+ *
+ * Return: true once the device is open for @df.  Everything the open set
+ * up is visible to the caller after a true answer.
+ */
+static inline bool vfio_device_file_ready(struct vfio_device_file *df)
+{
+	/* Pairs with the smp_store_release() that makes the file ready. */
+	return smp_load_acquire(&df->ready);
+}
 
 /**
  * enum vfio_group_kind - how the devices of a group are protected
@@ -181,6 +223,10 @@ struct vfio_iommu_backend_ops {
  * @kernel_holds: holds kernel users took with vfio_group_hold_file() or
  *                vfio_group_hold_dev(); while there are any the group
  *                stays in its container, even after its file is closed
+ * @cdev_claims: device cdev files of the group's devices that are bound or
+ *               binding; while there are any the group cannot be opened,
+ *               and while the group is open or in a container no cdev
+ *               file can bind: one owner at a time, whichever came first
  * @kvm_lock: guards @kvm; a spinlock, so that dropping the last reference
  *            on a VM (which makes KVM clear @kvm) is safe under any vfio lock
  * @kvm: KVM instance set through the kvm-vfio device, or NULL
@@ -200,15 +246,21 @@ struct vfio_group {
 	struct list_head container_next;
 	unsigned int device_files;
 	unsigned int kernel_holds;
+	unsigned int cdev_claims;
 	spinlock_t kvm_lock;		/* kvm */
 	struct kvm *kvm;
 	bool dead;
 };
 
 /* core.c */
+extern const struct file_operations vfio_device_fops;
 struct file *vfio_device_open_file(struct vfio_device *vdev,
 				   struct file *group_file);
+int vfio_device_open_locked(struct vfio_device_file *df);
+void vfio_device_close_locked(struct vfio_device_file *df);
+struct vfio_device_file *vfio_device_file_alloc(struct vfio_device *vdev);
 struct file *vfio_device_file_group_file(struct file *file);
+struct vfio_device_file *vfio_device_file_of(struct file *file);
 int vfio_device_get_registration(struct vfio_device *vdev);
 void vfio_device_put_registration(struct vfio_device *vdev);
 
@@ -221,6 +273,8 @@ struct file *vfio_fs_file_new(struct inode *inode,
 
 #if IS_ENABLED(CONFIG_VFIO_GROUP)
 int vfio_group_add_device(struct vfio_device *vdev, enum vfio_group_kind kind);
+int vfio_group_claim_for_cdev(struct vfio_device *vdev);
+void vfio_group_release_for_cdev(struct vfio_device *vdev);
 void vfio_group_publish_device(struct vfio_device *vdev);
 void vfio_group_unpublish_device(struct vfio_device *vdev);
 void vfio_group_remove_device(struct vfio_device *vdev);
@@ -232,6 +286,15 @@ static inline int vfio_group_add_device(struct vfio_device *vdev,
 					enum vfio_group_kind kind)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline int vfio_group_claim_for_cdev(struct vfio_device *vdev)
+{
+	return 0;
+}
+
+static inline void vfio_group_release_for_cdev(struct vfio_device *vdev)
+{
 }
 
 static inline void vfio_group_publish_device(struct vfio_device *vdev)
@@ -369,6 +432,62 @@ static inline int vfio_noiommu_init(void)
 }
 
 static inline void vfio_noiommu_exit(void)
+{
+}
+#endif
+
+#if IS_ENABLED(CONFIG_VFIO_DEVICE_CDEV)
+int vfio_cdev_add(struct vfio_device *vdev);
+void vfio_cdev_del(struct vfio_device *vdev);
+int vfio_cdev_fop_open(struct inode *inode, struct file *file);
+long vfio_cdev_ioctl(struct vfio_device_file *df, unsigned int cmd,
+		     void __user *arg);
+int vfio_cdev_first_open(struct vfio_device_file *df);
+void vfio_cdev_detach(struct vfio_device *vdev);
+void vfio_cdev_last_close(struct vfio_device *vdev);
+void vfio_cdev_release(struct vfio_device_file *df);
+int __init vfio_cdev_init(void);
+void vfio_cdev_exit(void);
+#else
+static inline int vfio_cdev_add(struct vfio_device *vdev)
+{
+	return device_add(&vdev->device);
+}
+
+static inline void vfio_cdev_del(struct vfio_device *vdev)
+{
+	device_del(&vdev->device);
+}
+
+static inline long vfio_cdev_ioctl(struct vfio_device_file *df,
+				   unsigned int cmd, void __user *arg)
+{
+	return -ENOIOCTLCMD;
+}
+
+static inline int vfio_cdev_first_open(struct vfio_device_file *df)
+{
+	return 0;
+}
+
+static inline void vfio_cdev_detach(struct vfio_device *vdev)
+{
+}
+
+static inline void vfio_cdev_last_close(struct vfio_device *vdev)
+{
+}
+
+static inline void vfio_cdev_release(struct vfio_device_file *df)
+{
+}
+
+static inline int vfio_cdev_init(void)
+{
+	return 0;
+}
+
+static inline void vfio_cdev_exit(void)
 {
 }
 #endif

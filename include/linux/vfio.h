@@ -18,16 +18,20 @@
 #ifndef __LINUX_VFIO_H
 #define __LINUX_VFIO_H
 
+#include <linux/cdev.h>
 #include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/refcount.h>
+#include <linux/uuid.h>
 #include <uapi/linux/vfio.h>
 
 struct eventfd_ctx;
 struct iommu_group;
+struct iommufd_ctx;
+struct iommufd_device;
 struct kvm;
 struct vfio_device;
 struct vfio_group;
@@ -79,6 +83,16 @@ struct vfio_device_set {
  *       first opened, referenced until its last close; NULL outside a VM.
  *       Stable for a bus driver from open_device() to close_device()
  * @put_kvm: drops the reference on @kvm (kvm.ko's, looked up at open)
+ * @cdev: the character device /dev/vfio/devices/vfioN (CONFIG_VFIO_DEVICE_CDEV;
+ *        not for emulated devices)
+ * @cdev_open: the device is open through its cdev, not its group; set at
+ *             the first open and cleared at the last close, like
+ *             @open_count
+ * @iommufd_device: while open through the cdev and bound to an iommufd:
+ *                  iommufd's handle of the device; NULL in no-IOMMU mode.
+ *                  Changes with @open_lock and dev_set->lock held
+ * @iommufd_attached: @iommufd_device is attached to an IOMMU pagetable;
+ *                    under @open_lock
  */
 struct vfio_device {
 	struct device *dev;
@@ -97,6 +111,12 @@ struct vfio_device {
 	struct srcu_notifier_head notifier;
 	struct kvm *kvm;
 	void (*put_kvm)(struct kvm *kvm);
+#if IS_ENABLED(CONFIG_VFIO_DEVICE_CDEV)
+	struct cdev cdev;
+	bool cdev_open;
+	struct iommufd_device *iommufd_device;
+	bool iommufd_attached;
+#endif
 };
 
 /**
@@ -194,6 +214,15 @@ struct vfio_device_ops {
 	 * returns.  Called from the IOMMU backend with its lock dropped.
 	 */
 	void (*dma_unmap)(struct vfio_device *vdev, u64 iova, u64 length);
+	/**
+	 * @check_token: a device cdev is being bound (VFIO_DEVICE_BIND_IOMMUFD)
+	 * and @token is what the user passed with VFIO_DEVICE_BIND_FLAG_TOKEN,
+	 * or NULL.  Apply the rules @match applies to a token in the name
+	 * string: return 0 to go on or a negative errno.  Without it a bind
+	 * that passes a token fails with -EINVAL.  Called with the device's
+	 * open_lock held.
+	 */
+	int (*check_token)(struct vfio_device *vdev, const uuid_t *token);
 };
 
 struct vfio_device *_vfio_alloc_device(size_t size, struct device *dev,
@@ -256,6 +285,47 @@ bool vfio_file_enforced_coherent(struct file *file);
 void vfio_file_set_kvm(struct file *file, struct kvm *kvm);
 bool vfio_file_is_group(struct file *file);
 bool vfio_file_has_dev(struct file *file, struct vfio_device *vdev);
+
+#if IS_ENABLED(CONFIG_VFIO_DEVICE_CDEV)
+/**
+ * vfio_device_cdev_opened - is a device open through its cdev?
+ * @vdev: the device; the caller holds its open_lock or dev_set->lock
+ *
+ * Return: true from the bind of a cdev file to its close.
+ */
+static inline bool vfio_device_cdev_opened(struct vfio_device *vdev)
+{
+	return vdev->cdev_open;
+}
+
+struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev);
+int vfio_iommufd_device_id(struct vfio_device *vdev, struct iommufd_ctx *ictx);
+bool vfio_iommufd_owns_group(struct iommufd_ctx *ictx,
+			     struct iommu_group *group);
+#else
+static inline bool vfio_device_cdev_opened(struct vfio_device *vdev)
+{
+	return false;
+}
+
+static inline struct iommufd_ctx *
+vfio_iommufd_device_ictx(struct vfio_device *vdev)
+{
+	return NULL;
+}
+
+static inline int vfio_iommufd_device_id(struct vfio_device *vdev,
+					 struct iommufd_ctx *ictx)
+{
+	return -ENOENT;
+}
+
+static inline bool vfio_iommufd_owns_group(struct iommufd_ctx *ictx,
+					   struct iommu_group *group)
+{
+	return false;
+}
+#endif
 struct vfio_group *vfio_group_hold_file(struct file *file);
 struct vfio_group *vfio_group_hold_dev(struct device *dev);
 void vfio_group_unhold(struct vfio_group *group);
