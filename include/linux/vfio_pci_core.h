@@ -209,6 +209,7 @@ ssize_t vfio_pci_core_write(struct vfio_device *vdev, const char __user *buf,
 int vfio_pci_core_mmap(struct vfio_device *vdev, struct vm_area_struct *vma);
 void vfio_pci_core_request(struct vfio_device *vdev, unsigned int count);
 int vfio_pci_core_match(struct vfio_device *vdev, char *buf);
+int vfio_pci_core_check_token(struct vfio_device *vdev, const uuid_t *token);
 int vfio_pci_core_device_feature(struct vfio_device *vdev, u32 flags,
 				 void __user *arg, size_t argsz);
 

@@ -969,6 +969,21 @@ int vfio_pci_core_match(struct vfio_device *vdev, char *buf)
 EXPORT_SYMBOL_GPL(vfio_pci_core_match);
 
 /**
+ * vfio_pci_core_check_token - ops->check_token: the VF token of a cdev bind
+ * @vdev: the device
+ * @token: the token passed with VFIO_DEVICE_BIND_FLAG_TOKEN, or NULL
+ *
+ * The rules are those of a "vf_token=" option to vfio_pci_core_match().
+ *
+ * Return: 0 when the device may be bound, -EACCES or -EINVAL when not.
+ */
+int vfio_pci_core_check_token(struct vfio_device *vdev, const uuid_t *token)
+{
+	return vfio_pci_sriov_token_check(to_core(vdev), token);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_check_token);
+
+/**
  * vfio_pci_core_device_feature - ops->device_feature for a PCI device
  * @vdev: the device
  * @flags: the user's flags, feature number included

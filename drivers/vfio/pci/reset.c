@@ -264,11 +264,41 @@ static int vfio_pci_walk_affected(struct pci_dev *pdev, bool slot,
 	return walk->ret;
 }
 
+/*
+ * For a device open through its cdev the list names devices by iommufd
+ * device id (@ictx is its iommufd, NULL in no-IOMMU mode) and says whether
+ * the caller owns all of them.
+ */
 struct vfio_pci_dep_list {
 	struct vfio_pci_dependent_device *devs;
 	unsigned int max;
 	unsigned int count;
+	bool by_devid;
+	struct vfio_device_set *dev_set;
+	struct iommufd_ctx *ictx;
+	bool all_owned;
 };
+
+/*
+ * The entry of a device in a devid list: its id if it is bound to the
+ * caller's iommufd, OWNED if that iommufd owns its IOMMU group through
+ * another device, NOT_OWNED otherwise.
+ */
+static u32 vfio_pci_dep_devid(struct vfio_pci_dep_list *list,
+			      struct pci_dev *pdev, struct iommu_group *group)
+{
+	struct vfio_device *vdev;
+	int id;
+
+	vdev = vfio_find_device_in_devset(list->dev_set, &pdev->dev);
+	id = vdev ? vfio_iommufd_device_id(vdev, list->ictx) : -ENOENT;
+	if (id >= 0)
+		return id;
+	if (list->ictx && vfio_iommufd_owns_group(list->ictx, group))
+		return VFIO_PCI_DEVID_OWNED;
+	list->all_owned = false;
+	return VFIO_PCI_DEVID_NOT_OWNED;
+}
 
 static int vfio_pci_dep_fill(struct pci_dev *pdev, void *data)
 {
@@ -281,7 +311,10 @@ static int vfio_pci_dep_fill(struct pci_dev *pdev, void *data)
 		if (!group)
 			return -ENODEV;
 		dep = &list->devs[list->count];
-		dep->group_id = iommu_group_id(group);
+		if (list->by_devid)
+			dep->devid = vfio_pci_dep_devid(list, pdev, group);
+		else
+			dep->group_id = iommu_group_id(group);
 		dep->segment = pci_domain_nr(pdev->bus);
 		dep->bus = pdev->bus->number;
 		dep->devfn = pdev->devfn;
@@ -296,6 +329,9 @@ static int vfio_pci_dep_fill(struct pci_dev *pdev, void *data)
  * @core: the device, open
  * @uarg: the user's struct vfio_pci_hot_reset_info
  *
+ * A device open through its cdev gets devids (VFIO_PCI_HOT_RESET_FLAG_DEV_ID)
+ * and, when its iommufd owns every affected device, FLAG_DEV_ID_OWNED.
+ *
  * Return: 0; -ENOSPC with count filled in when argsz leaves no room for
  * the list; -ENODEV without a slot or bus reset, or for an affected
  * device without an IOMMU group; -EINVAL or -EFAULT for bad input.
@@ -305,7 +341,10 @@ int vfio_pci_ioctl_hot_reset_info(struct vfio_pci_core_device *core,
 {
 	size_t minsz = offsetofend(struct vfio_pci_hot_reset_info, count);
 	struct vfio_pci_hot_reset_info hdr;
-	struct vfio_pci_dep_list list = { };
+	struct vfio_pci_dep_list list = {
+		.dev_set = core->vdev.dev_set,
+		.all_owned = true,
+	};
 	struct vfio_pci_walk walk = {
 		.fn = vfio_pci_dep_fill,
 		.data = &list,
@@ -318,6 +357,12 @@ int vfio_pci_ioctl_hot_reset_info(struct vfio_pci_core_device *core,
 	if (hdr.argsz < minsz)
 		return -EINVAL;
 	hdr.flags = 0;
+	/* The device is open for the caller: how it was opened stays put. */
+	if (vfio_device_cdev_opened(&core->vdev)) {
+		list.by_devid = true;
+		list.ictx = vfio_iommufd_device_ictx(&core->vdev);
+		hdr.flags |= VFIO_PCI_HOT_RESET_FLAG_DEV_ID;
+	}
 
 	ret = vfio_pci_hot_reset_scope(core->pdev, &slot);
 	if (ret)
@@ -330,10 +375,15 @@ int vfio_pci_ioctl_hot_reset_info(struct vfio_pci_core_device *core,
 	list.devs = kcalloc(list.max, sizeof(*list.devs), GFP_KERNEL);
 	if (!list.devs)
 		return -ENOMEM;
+	/* Who is bound to what holds still under the set's lock. */
+	mutex_lock(&list.dev_set->lock);
 	ret = vfio_pci_walk_affected(core->pdev, slot, &walk);
+	mutex_unlock(&list.dev_set->lock);
 	if (ret)
 		goto out_free;
 
+	if (list.by_devid && list.all_owned)
+		hdr.flags |= VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
 	hdr.count = list.count;
 	if (hdr.argsz < minsz + (size_t)list.count * sizeof(*list.devs)) {
 		ret = -ENOSPC;
@@ -352,22 +402,37 @@ out_free:
 
 /* ---- hot reset ----------------------------------------------------- */
 
+/*
+ * Whoever asks for a hot reset proves it owns every affected device: with
+ * the group fds of a group-opened device, or for a device open through
+ * its cdev by its iommufd (@ictx), which must own the affected devices'
+ * IOMMU groups.
+ */
 struct vfio_pci_hot_reset_ctx {
 	struct vfio_device_set *dev_set;
 	struct file **files;
 	unsigned int nr_files;
+	struct iommufd_ctx *ictx;
 };
 
-/* An affected device must be ours, in this set, and in a group given. */
+/* An affected device must be ours, in this set, and owned by the caller. */
 static int vfio_pci_hot_reset_owned(struct pci_dev *pdev, void *data)
 {
 	struct vfio_pci_hot_reset_ctx *ctx = data;
+	struct iommu_group *group;
 	struct vfio_device *vdev;
 	unsigned int i;
+	bool owned;
 
 	vdev = vfio_find_device_in_devset(ctx->dev_set, &pdev->dev);
 	if (!vdev)
 		return -EINVAL;
+	if (ctx->ictx) {
+		group = iommu_group_get(&pdev->dev);
+		owned = group && vfio_iommufd_owns_group(ctx->ictx, group);
+		iommu_group_put(group);
+		return owned ? 0 : -EINVAL;
+	}
 	for (i = 0; i < ctx->nr_files; i++)
 		if (vfio_file_has_dev(ctx->files[i], vdev))
 			return 0;
@@ -430,10 +495,14 @@ static int vfio_pci_hot_reset_get_files(struct vfio_pci_hot_reset_ctx *ctx,
  * @core: the device, open
  * @uarg: the user's struct vfio_pci_hot_reset and its group fds
  *
+ * A device open through its cdev passes no fds (count 0): its iommufd
+ * must own every affected device.
+ *
  * Return: 0; -ENODEV without a slot or bus reset; -EINVAL for bad input,
  * an fd that is not a vfio group, or an affected device the groups given
- * do not cover or that is not a vfio-pci device of this set; -EBADF for a
- * closed fd; -EAGAIN when the PCI core could not lock the bus.
+ * (or the iommufd) do not cover or that is not a vfio-pci device of this
+ * set; -EBADF for a closed fd; -EAGAIN when the PCI core could not lock
+ * the bus.
  */
 int vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *core,
 			     struct vfio_pci_hot_reset __user *uarg)
@@ -458,18 +527,24 @@ int vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *core,
 	ret = vfio_pci_hot_reset_scope(core->pdev, &slot);
 	if (ret)
 		return ret;
-	/* A group-opened device proves ownership with group fds only. */
-	if (!hdr.count || hdr.count > VFIO_PCI_HOT_RESET_MAX_FDS ||
-	    hdr.argsz < minsz + hdr.count * sizeof(s32))
-		return -EINVAL;
-
-	ctx.nr_files = hdr.count;
-	ctx.files = kcalloc(hdr.count, sizeof(*ctx.files), GFP_KERNEL);
-	if (!ctx.files)
-		return -ENOMEM;
-	ret = vfio_pci_hot_reset_get_files(&ctx, uarg->group_fds);
-	if (ret)
-		goto out_put;
+	if (vfio_device_cdev_opened(&core->vdev)) {
+		/* No fds; and no IOMMU (no iommufd) proves no ownership. */
+		ctx.ictx = vfio_iommufd_device_ictx(&core->vdev);
+		if (hdr.count || !ctx.ictx)
+			return -EINVAL;
+	} else {
+		/* A group-opened device proves ownership with group fds. */
+		if (!hdr.count || hdr.count > VFIO_PCI_HOT_RESET_MAX_FDS ||
+		    hdr.argsz < minsz + hdr.count * sizeof(s32))
+			return -EINVAL;
+		ctx.nr_files = hdr.count;
+		ctx.files = kcalloc(hdr.count, sizeof(*ctx.files), GFP_KERNEL);
+		if (!ctx.files)
+			return -ENOMEM;
+		ret = vfio_pci_hot_reset_get_files(&ctx, uarg->group_fds);
+		if (ret)
+			goto out_put;
+	}
 
 	mutex_lock(&dev_set->lock);
 	ret = vfio_pci_walk_affected(core->pdev, slot, &walk);
