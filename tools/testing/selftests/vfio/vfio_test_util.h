@@ -24,6 +24,7 @@
 #define SELFTESTS_VFIO_TEST_UTIL_H
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -729,6 +730,146 @@ static inline int _vfio_config_set_reg(int fd, unsigned int off,
 
 #define vfio_config_set_reg(fd, off, len, val) \
 	ASSERT_EQ(0, _vfio_config_set_reg(fd, off, len, val))
+
+/* ---- device cdev and iommufd ---------------------------------------- */
+
+/*
+ * The device-centric interface: every vfio device also has a character
+ * device, /dev/vfio/devices/vfioN (noiommu-vfioN for a no-IOMMU device),
+ * named in sysfs by the one entry of /sys/bus/pci/devices/BDF/vfio-dev/.
+ * Its fd does nothing until VFIO_DEVICE_BIND_IOMMUFD ties it to an iommufd
+ * (/dev/iommu).  Only a kernel with IOMMUFD has either.
+ */
+#define VFIO_CDEV_DIR		"/dev/vfio/devices"
+#define IOMMUFD_PATH		"/dev/iommu"
+
+static inline bool vfio_have_iommufd(void)
+{
+	return !access(IOMMUFD_PATH, F_OK);
+}
+
+#define VFIO_NO_IOMMUFD_MSG \
+	"no " IOMMUFD_PATH ": this kernel has no iommufd, so no device cdev " \
+	"(run on the in-tree kernel: make check KERNEL=debug)"
+
+/* SKIP (doing @action) on a kernel without iommufd, e.g. the distro's. */
+#define VFIO_CDEV_REQUIRED(action) \
+	do { \
+		if (!vfio_have_iommufd()) \
+			SKIP(action, VFIO_NO_IOMMUFD_MSG); \
+	} while (0)
+
+/* The name of @bdf's cdev (vfioN): 0, or errno (ENOENT: it has none). */
+static inline int vfio_cdev_name(const char *bdf, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	struct dirent *d;
+	int err = ENOENT;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), PCI_DEVICES "/%s/vfio-dev", bdf);
+	dp = opendir(dir);
+	if (!dp)
+		return errno;
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(buf, len, "%s", d->d_name);
+		err = 0;
+		break;
+	}
+	closedir(dp);
+	return err;
+}
+
+/* The /dev path of @bdf's cdev: 0 or errno, as vfio_cdev_name(). */
+static inline int vfio_cdev_path(const char *bdf, char *buf, size_t len)
+{
+	char name[NAME_MAX + 1];
+	int err = vfio_cdev_name(bdf, name, sizeof(name));
+
+	if (!err)
+		snprintf(buf, len, VFIO_CDEV_DIR "/%s", name);
+	return err;
+}
+
+/* Open @bdf's cdev into *@fd (-1 on failure): 0 or errno. */
+static inline int _vfio_cdev_open(const char *bdf, int *fd)
+{
+	char path[PATH_MAX];
+	int err = vfio_cdev_path(bdf, path, sizeof(path));
+
+	*fd = -1;
+	if (err)
+		return err;
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	return *fd < 0 ? errno : 0;
+}
+
+#define vfio_cdev_open(bdf, fd) ASSERT_EQ(0, _vfio_cdev_open(bdf, fd))
+
+static inline int _vfio_iommufd_open(int *fd)
+{
+	*fd = open(IOMMUFD_PATH, O_RDWR | O_CLOEXEC);
+	return *fd < 0 ? errno : 0;
+}
+
+#define vfio_iommufd_open(fd) ASSERT_EQ(0, _vfio_iommufd_open(fd))
+
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD of cdev fd @fd to @iommufd (-1: no-IOMMU);
+ * the device's id in that iommufd goes to *@devid (may be NULL).
+ */
+static inline int _vfio_device_bind_iommufd(int fd, int iommufd,
+					    __u32 *devid)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind),
+		.iommufd = iommufd,
+	};
+
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return errno;
+	if (devid)
+		*devid = bind.out_devid;
+	return 0;
+}
+
+#define vfio_device_bind_iommufd(fd, iommufd, devid) \
+	ASSERT_EQ(0, _vfio_device_bind_iommufd(fd, iommufd, devid))
+#define vfio_device_bind_iommufd_err(err, fd, iommufd) \
+	ASSERT_EQ(err, _vfio_device_bind_iommufd(fd, iommufd, NULL))
+
+/*
+ * VFIO_DEVICE_ATTACH_IOMMUFD_PT to the IOAS or HW pagetable *@pt_id; the
+ * kernel writes back the id of the pagetable the device ended up in.
+ */
+static inline int _vfio_device_attach_pt(int fd, __u32 *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = *pt_id,
+	};
+
+	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return errno;
+	*pt_id = attach.pt_id;
+	return 0;
+}
+
+#define vfio_device_attach_pt(fd, pt_id) \
+	ASSERT_EQ(0, _vfio_device_attach_pt(fd, pt_id))
+
+static inline int _vfio_device_detach_pt(int fd)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+
+	return ioctl(fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) ? errno : 0;
+}
+
+#define vfio_device_detach_pt(fd) ASSERT_EQ(0, _vfio_device_detach_pt(fd))
 
 /* ---- a device under test ------------------------------------------- */
 
