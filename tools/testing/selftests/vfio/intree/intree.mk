@@ -12,6 +12,10 @@
 #                                             modules for that kernel, in
 #                                             build/kernel-<flavour>/vfio-upstream/
 #                                             (`make kernel` builds it too)
+#   make series                               the tree as patches against
+#                                             6.12, in build/series/
+#   make series-check                         apply them one by one to a
+#                                             pristine 6.12 and build each
 #
 # The test bed boots it with `make check KERNEL=debug [VFIO_MODULES=distro]`.
 # See intree/build-kernel.sh and intree/build-upstream-vfio.sh.
@@ -40,3 +44,14 @@ kernel-config: deps
 
 kernel-vfio: deps
 	@$(INTREE_BUILD) --vfio-only
+
+# The series (intree/series/series, intree/make-series.py): patches in
+# build/series/, checkpatch --strict on each; series-check applies them
+# to a pristine tree and builds after every one (intree/series-check.sh).
+.PHONY: series series-check
+
+series: deps $(KSRC)/.stamp
+	@$(INTREE_DIR)/make-series.py --out $(B)/series --work $(B)/series-work
+
+series-check: series
+	@B=$(B) $(INTREE_DIR)/series-check.sh
