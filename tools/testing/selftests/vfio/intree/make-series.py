@@ -411,9 +411,9 @@ class Series:
                 if r.path not in self.final:
                     die("step %s %s: no such file in the tree" % (s.name, r))
                 own = self.owner.get(r.path)
-                if own is None or own.index >= s.index:
+                if own is None or own.index > s.index:
                     die("step %s %s: the lines of a file can only be added "
-                        "after the step that adds the file" % (s.name, r))
+                        "from the step that adds the file on" % (s.name, r))
                 lines = self.final[r.path]
                 c = claims.setdefault(r.path, {})
                 hit, i = [], 0
