@@ -147,6 +147,10 @@ def parse_series(path):
                 excludes.append(rest.rstrip("/"))
             elif word in ("author", "base"):
                 meta[word] = rest
+            elif word == "keep":
+                kpath, _, kre = rest.partition(" ")
+                meta.setdefault("keep", []).append(
+                    (kpath, parse_regex(kre.strip(), lineno)[0], lineno))
             elif word == "checkpatch-ignore":
                 if not steps:
                     die("series line %d: checkpatch-ignore before a step" %
@@ -389,6 +393,17 @@ class Series:
             maint_drop_dead(pm, final_set),
             our_maint_sections(os.path.join(TOP, "MAINTAINERS")))
         self.claims = self.compute_claims()
+        # `keep PATH /RE/`: what the step that adds PATH keeps of it must
+        # match RE (blank lines aside): a new Kconfig entry or Makefile
+        # line that no step takes does not slip into that step unseen.
+        for kpath, rx, lineno in meta.get("keep", []):
+            if kpath not in self.owner:
+                die("series line %d: keep %s: no step adds it" % (lineno, kpath))
+            text = self.content(kpath, self.owner[kpath].index)
+            stray = [l for l in text.split("\n") if l and not rx.search(l)]
+            if stray:
+                die("%s: lines no step takes (they would go to step %s):\n  %s"
+                    % (kpath, self.owner[kpath].name, "\n  ".join(stray)))
 
     def pristine_files(self):
         for root, _, names in os.walk(self.pristine):
@@ -650,6 +665,8 @@ def main():
         checkpatch(series, repo, patches, os.path.join(args.out, "checkpatch.log"))
     with open(os.path.join(args.out, "excluded.txt"), "w") as f:
         f.write("".join(p + "\n" for p in series.excluded))
+    with open(os.path.join(args.out, "carried.txt"), "w") as f:
+        f.write("".join(p + "\n" for p in series.files))
     log("%d patches in %s (checkpatch %s); last step's tree == ours" %
         (len(steps), args.out, "skipped" if args.no_checkpatch else "clean"))
 
