@@ -701,6 +701,23 @@ bool vfio_file_is_group(struct file *file)
 EXPORT_SYMBOL_GPL(vfio_file_is_group);
 
 /**
+ * vfio_file_has_dev - is this group file a way to reach this device?
+ * @file: a file, of any kind
+ * @vdev: the device
+ *
+ * Used by bus drivers to check that userspace owns every device a reset
+ * would touch.
+ *
+ * Return: true if @file is a vfio group file of @vdev's group.
+ */
+bool vfio_file_has_dev(struct file *file, struct vfio_device *vdev)
+{
+	return vfio_file_is_group(file) && vdev->group &&
+	       file->private_data == vdev->group;
+}
+EXPORT_SYMBOL_GPL(vfio_file_has_dev);
+
+/**
  * vfio_file_iommu_group - the IOMMU group behind a vfio group file
  * @file: any file
  *
