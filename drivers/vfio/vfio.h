@@ -59,6 +59,14 @@
  * RELEASE holds nothing that another device's open, close or reset
  * needs, so a slow listener stalls the closing device alone.
  *
+ * A device cdev (cdev.c) adds iommufd's locks: binding and unbinding
+ * (iommufd_device_bind/unbind, the IOMMU core's group ownership) run
+ * inside dev_set->lock, from the first open and the last close; attaching
+ * and detaching a pagetable run inside the device's open_lock only, never
+ * under dev_set->lock, since they wait for the IOAS's domain lock, which
+ * IOMMU_IOAS_MAP holds while it faults the owner's memory in.  A bind
+ * claims the group (group->lock) before it takes open_lock.
+ *
  * Every function that relies on a lock its caller holds says so with
  * lockdep_assert_held().
  */
