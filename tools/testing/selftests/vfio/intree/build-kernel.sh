@@ -4,10 +4,10 @@
 # build-kernel.sh [-f debug|plain] [-j N] [--config-only] [--vfio-only]
 #
 # The in-tree build of the series: overlay this subtree onto the Linux 6.12
-# source (/usr/src/linux-source-6.12.tar.xz, unpacked once into
-# build/linux and kept), configure a small x86_64 guest kernel for the
-# QEMU test bed and build it, niced, into build/kbuild-<flavour>.  The
-# result goes to build/kernel-<flavour>/:
+# source (/usr/src/linux-source-6.12.tar.xz, unpacked once into the
+# machine's kernel cache, see kernel-cache.sh), configure a small x86_64
+# guest kernel for the QEMU test bed and build it, niced, into the cache's
+# kbuild-<flavour>.  The result goes to build/kernel-<flavour>/:
 #
 #   vmlinuz             the bzImage
 #   config, System.map  of that build
@@ -25,7 +25,15 @@
 #                   in an existing build and refresh vfio/*.ko
 #
 # Environment: KERNEL_FLAVOR, JOBS (2), KEEP_GOING=1 (make -k: every error
-# at once), BASE_CONFIG (allnoconfig), B (build/).
+# at once), BASE_CONFIG (allnoconfig), B (build/), VFIO_KCACHE (the cache,
+# default /var/cache/vfio-series; VFIO_KCACHE=build keeps it in build/).
+#
+# The cache is shared by every checkout on the machine and one build at a
+# time holds it (flock); each overlays its own tree, so kbuild rebuilds
+# only what differs from the last build - usually drivers/vfio alone.
+# Stamps make it safe to interrupt: another tarball empties it, other
+# configuration inputs (by content) reconfigure it, and only a whole
+# build marks it complete.
 #
 # The kernel's own Kconfig drives the build: drivers/Kconfig sources our
 # drivers/vfio/Kconfig, drivers/Makefile descends into drivers/vfio/.
@@ -38,7 +46,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$here/../../../../.." && pwd)
 B=${B:-$TOP/build}
 SRC_TARBALL=${SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-KSRC=$B/linux
+export SRC_TARBALL
+KCACHE=$("$here/kernel-cache.sh" dir)
+[ "$KCACHE" = build ] && KCACHE=$B
+KSRC=$KCACHE/linux
 flavour=${KERNEL_FLAVOR:-debug}
 BASE_CONFIG=${BASE_CONFIG:-allnoconfig}
 jobs=${JOBS:-2}
@@ -61,19 +72,36 @@ debug | plain) ;;
 *) echo "build-kernel.sh: KERNEL_FLAVOR must be debug or plain, not $flavour" >&2; exit 2 ;;
 esac
 
-OBJ=$B/kbuild-$flavour
+OBJ=$KCACHE/kbuild-$flavour
 OUT=$B/kernel-$flavour
 log() { echo "build-kernel: $*"; }
 kmake() { nice -n 19 make -s -C "$KSRC" O="$OBJ" -j"$jobs" ${KEEP_GOING:+-k} "$@"; }
 
-# 1. The source, once.  A half-extracted tree never passes for a whole one.
-if [ ! -e "$KSRC/.unpacked" ]; then
+mkdir -p "$KCACHE"
+exec 9>>"$KCACHE/.lock"
+if ! flock -n 9; then
+	log "waiting for another build in $KCACHE"
+	flock 9
+fi
+log "kernel cache: $KCACHE"
+
+# 1. The source, once per tarball.  A half-extracted tree never passes for
+# a whole one; objects of another tarball's source are thrown away (tar
+# keeps the archive's mtimes: kbuild could not tell what changed).
+src_id=$("$here/kernel-cache.sh" source-id)
+if [ "$(cat "$KSRC/.unpacked" 2>/dev/null)" != "$src_id" ]; then
 	log "unpacking $SRC_TARBALL into $KSRC"
 	rm -rf "$KSRC" "$KSRC.tmp"
 	mkdir -p "$KSRC.tmp"
 	nice -n 19 tar -xJf "$SRC_TARBALL" -C "$KSRC.tmp" --strip-components=1
-	touch "$KSRC.tmp/.unpacked"
+	echo "$src_id" >"$KSRC.tmp/.unpacked"
 	mv "$KSRC.tmp" "$KSRC"
+fi
+if [ "$(cat "$OBJ/.source" 2>/dev/null)" != "$src_id" ]; then
+	[ -e "$OBJ" ] && log "$OBJ is of another source: starting afresh"
+	rm -rf "$OBJ"
+	mkdir -p "$OBJ"
+	echo "$src_id" >"$OBJ/.source"
 fi
 
 # 2. Our tree replaces upstream's vfio.  Files are compared by content and
@@ -96,6 +124,10 @@ for h in include/linux/vfio.h include/linux/vfio_pci_core.h \
 		rm -f "$KSRC/$h"
 	fi
 done
+headers=$(for h in include/linux/vfio.h include/linux/vfio_pci_core.h \
+	include/uapi/linux/vfio.h; do
+	[ ! -e "$KSRC/$h" ] || cat "$KSRC/$h"
+done | sha256sum | cut -d' ' -f1)
 if [ -e "$TOP/Documentation/driver-api/vfio.rst" ]; then
 	overlay "$TOP/Documentation/driver-api/vfio.rst" \
 		"$KSRC/Documentation/driver-api/vfio.rst"
@@ -104,19 +136,21 @@ fi
 # 3. The configuration: allnoconfig + kvm_guest.config + the series'
 # Kconfig.fragment + the bed's needs + the flavour; BASE_CONFIG=
 # x86_64_defconfig starts from a fuller (and much slower to build) kernel.
-# Redone whenever one of the inputs (or a Kconfig of ours) is newer than
-# the .config.
+# Redone whenever the inputs differ by content (the fragments, our
+# Kconfig files, this script) from those of the last configuration: in a
+# shared cache, mtimes say nothing.  An unchanged result leaves kbuild
+# nothing to rebuild.
 frags=("$KSRC/kernel/configs/kvm_guest.config" "$TOP/Kconfig.fragment"
 	"$here/base.config" "$here/$flavour.config")
-mkdir -p "$OBJ"
-need_config=0
-[ -e "$OBJ/.config" ] || need_config=1
-[ "$(cat "$OBJ/.base_config" 2>/dev/null)" = "$BASE_CONFIG" ] || need_config=1
-for f in "$0" "${frags[@]}" $(find "$TOP/drivers/vfio" -name Kconfig); do
-	[ "$f" -nt "$OBJ/.config" ] && need_config=1
-done
-if [ $need_config = 1 ]; then
+inputs=$({
+	echo "$BASE_CONFIG"
+	cat "$0" "${frags[@]}"
+	(cd "$TOP" && find drivers/vfio -name Kconfig | LC_ALL=C sort | xargs cat)
+} | sha256sum | cut -d' ' -f1)
+if [ ! -e "$OBJ/.config" ] || [ "$(cat "$OBJ/.config-inputs" 2>/dev/null)" != "$inputs" ]; then
 	log "configuring $flavour in $OBJ"
+	rm -f "$OBJ/.config-inputs" "$OBJ/.config.prev"
+	[ ! -e "$OBJ/.config" ] || cp -p "$OBJ/.config" "$OBJ/.config.prev"
 	if [ "$BASE_CONFIG" = allnoconfig ]; then
 		# allnoconfig with every fragment's value known up front
 		# (KCONFIG_ALLCONFIG): the defaults of what stays are computed
@@ -151,8 +185,13 @@ if [ $need_config = 1 ]; then
 	done | awk '{ v[$1] = $0; if (!($1 in o)) o[$1] = ++n; k[o[$1]] = $1 }
 		END { for (i = 1; i <= n; i++) print v[k[i]] }')
 	[ $bad = 0 ] || { log "configuration does not hold (see above)"; exit 1; }
-	echo "$BASE_CONFIG" >"$OBJ/.base_config"
-	touch "$OBJ/.config"
+	# The same .config as before keeps its mtime: a newer one would
+	# rebuild the embedded config (IKCONFIG) and relink vmlinux.
+	if [ -e "$OBJ/.config.prev" ] && cmp -s "$OBJ/.config" "$OBJ/.config.prev"; then
+		touch -r "$OBJ/.config.prev" "$OBJ/.config"
+	fi
+	rm -f "$OBJ/.config.prev"
+	echo "$inputs" >"$OBJ/.config-inputs"
 fi
 [ $config_only = 1 ] && { log "config in $OBJ/.config"; exit 0; }
 
@@ -170,7 +209,13 @@ copy_vfio() {
 }
 
 if [ $vfio_only = 1 ]; then
-	[ -e "$OBJ/Module.symvers" ] || { log "no full build in $OBJ yet"; exit 1; }
+	# Only on a whole build of this configuration, and only when
+	# drivers/vfio alone changed: a vfio header is included by built-in
+	# code too (iommufd, KVM).
+	if [ "$(cat "$OBJ/.complete" 2>/dev/null)" != "$inputs $headers" ]; then
+		log "no whole build of this configuration and these vfio headers in $OBJ (make kernel)"
+		exit 1
+	fi
 	log "building drivers/vfio ($flavour, $rel)"
 	# `make drivers/vfio/` alone compiles the objects but links no .ko
 	# (modpost runs for `modules`), which left stale modules behind;
@@ -183,7 +228,9 @@ fi
 # 4. Build.  Niced: QEMU guests share these cores.
 log "building $rel: bzImage modules (nice -n 19, -j$jobs)"
 t0=$(date +%s)
+rm -f "$OBJ/.complete"
 kmake bzImage modules
+echo "$inputs $headers" >"$OBJ/.complete"
 t1=$(date +%s)
 log "built in $(((t1 - t0) / 60))m$(((t1 - t0) % 60))s"
 
@@ -196,6 +243,8 @@ cp "$OBJ/arch/x86/boot/bzImage" "$OUT.tmp/vmlinuz"
 cp "$OBJ/.config" "$OUT.tmp/config"
 cp "$OBJ/System.map" "$OUT.tmp/System.map"
 echo "$rel" >"$OUT.tmp/kernelrelease"
+# The oracle's set stays: build-upstream-vfio.sh finds out if it is stale.
+[ ! -d "$OUT/vfio-upstream" ] || mv "$OUT/vfio-upstream" "$OUT.tmp/"
 rm -rf "$OUT"
 mv "$OUT.tmp" "$OUT"
 copy_vfio "$OUT/lib/modules/$rel/kernel/drivers/vfio"

@@ -6,8 +6,8 @@
 # The oracle of the in-tree kernel: upstream 6.12's own vfio stack, pristine
 # from /usr/src/linux-source-6.12.tar.xz (drivers/vfio and the three vfio
 # headers), built as external modules against the in-tree kernel's kbuild
-# directory (build/kbuild-<flavour>, from build-kernel.sh), so that the same
-# kernel boots with either stack: `make check KERNEL=<flavour>
+# directory (kbuild-<flavour> in the kernel cache: build-kernel.sh,
+# kernel-cache.sh), so that the same kernel boots with either stack: `make check KERNEL=<flavour>
 # VFIO_MODULES=distro` loads these, VFIO_MODULES=ours the series' own.
 #
 #   build/vfio-upstream/src/            the pristine files (never edited)
@@ -22,8 +22,13 @@
 # vfio options (the series' Kconfig) do not leak into upstream's build.
 # Upstream's headers shadow the series' (-I before the kernel's include/).
 #
+# The set is rebuilt only when the kernel in build/kernel-<flavour> (its
+# System.map), the tarball or the options changed; building needs the
+# cache to hold that same kernel (it does after `make kernel` here, unless
+# another checkout built a different one since: then `make kernel` again).
+#
 # Nothing is written outside build/.  Environment: B (build/), JOBS (2),
-# SRC_TARBALL, KERNEL_FLAVOR.
+# SRC_TARBALL, KERNEL_FLAVOR, VFIO_KCACHE.
 set -euo pipefail
 {
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +49,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-OBJ=$B/kbuild-$flavour
+export SRC_TARBALL
+KCACHE=$("$here/kernel-cache.sh" dir)
+[ "$KCACHE" = build ] && KCACHE=$B
+OBJ=$KCACHE/kbuild-$flavour
 OUT=$B/kernel-$flavour
 UP=$B/vfio-upstream
 SRC=$UP/src
@@ -52,15 +60,43 @@ TREE=$UP/$flavour
 log() { echo "build-upstream-vfio: $*"; }
 die() { echo "build-upstream-vfio: $*" >&2; exit 1; }
 
-if [ ! -e "$OBJ/Module.symvers" ] || [ ! -r "$OUT/kernelrelease" ]; then
-	die "no in-tree $flavour kernel in $OBJ and $OUT (make kernel KERNEL_FLAVOR=$flavour)"
+if [ ! -r "$OUT/kernelrelease" ]; then
+	die "no in-tree $flavour kernel in $OUT (make kernel KERNEL_FLAVOR=$flavour)"
+fi
+
+# CONFIG_<sym>: y, m, or "" (off).
+opts=(VFIO=m VFIO_GROUP=y VFIO_CONTAINER=y VFIO_IOMMU_TYPE1=m
+	VFIO_NOIOMMU=y VFIO_VIRQFD=y VFIO_DEVICE_CDEV=y VFIO_DEBUGFS=
+	VFIO_PCI_CORE=m VFIO_PCI=m VFIO_PCI_MMAP=y VFIO_PCI_INTX=y
+	VFIO_PCI_VGA=y VFIO_PCI_IGD=y VFIO_PCI_ZDEV_KVM=
+	VFIO_MDEV= VFIO_IOMMU_SPAPR_TCE= VFIO_PLATFORM_BASE= VFIO_PLATFORM=
+	VFIO_AMBA= VFIO_FSL_MC= VFIO_CDX= MLX5_VFIO_PCI= HISI_ACC_VFIO_PCI=
+	PDS_VFIO_PCI= VIRTIO_VFIO_PCI= NVGRACE_GPU_VFIO_PCI= QAT_VFIO_PCI=)
+
+# Up to date: nothing to do, whatever the cache holds now.
+stamp="$(stat -c '%n %s %Y' "$SRC_TARBALL")"
+built_for=$({ echo "$stamp ${opts[*]}"; cat "$OUT/System.map" "$0"; } |
+	sha256sum | cut -d' ' -f1)
+if [ "$(cat "$OUT/vfio-upstream/.built-for" 2>/dev/null)" = "$built_for" ]; then
+	log "upstream vfio modules for $(cat "$OUT/kernelrelease") are up to date"
+	exit 0
+fi
+
+# Building reads the cache: not while a kernel build changes it.
+mkdir -p "$KCACHE"
+exec 9>>"$KCACHE/.lock"
+if ! flock -s -n 9; then
+	log "waiting for a kernel build in $KCACHE"
+	flock -s 9
+fi
+if ! cmp -s "$OBJ/System.map" "$OUT/System.map"; then
+	die "$OBJ holds another kernel than $OUT (make kernel KERNEL_FLAVOR=$flavour)"
 fi
 
 # 1. The pristine files, once per tarball.  A half-extracted copy never
 # passes for a whole one: the stamp, naming the tarball, is written last.
 files=(drivers/vfio include/linux/vfio.h include/linux/vfio_pci_core.h
 	include/uapi/linux/vfio.h)
-stamp="$(stat -c '%n %s %Y' "$SRC_TARBALL")"
 if [ "$(cat "$SRC/.unpacked" 2>/dev/null)" != "$stamp" ]; then
 	log "extracting upstream's vfio from $SRC_TARBALL"
 	rm -rf "$SRC" "$SRC.tmp"
@@ -79,14 +115,6 @@ rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 	--exclude='Module.symvers' --exclude='oracle_config.h' \
 	--exclude='.module-common.o' "$SRC/drivers" "$SRC/include" "$TREE/"
 
-# CONFIG_<sym>: y, m, or "" (off).
-opts=(VFIO=m VFIO_GROUP=y VFIO_CONTAINER=y VFIO_IOMMU_TYPE1=m
-	VFIO_NOIOMMU=y VFIO_VIRQFD=y VFIO_DEVICE_CDEV=y VFIO_DEBUGFS=
-	VFIO_PCI_CORE=m VFIO_PCI=m VFIO_PCI_MMAP=y VFIO_PCI_INTX=y
-	VFIO_PCI_VGA=y VFIO_PCI_IGD=y VFIO_PCI_ZDEV_KVM=
-	VFIO_MDEV= VFIO_IOMMU_SPAPR_TCE= VFIO_PLATFORM_BASE= VFIO_PLATFORM=
-	VFIO_AMBA= VFIO_FSL_MC= VFIO_CDX= MLX5_VFIO_PCI= HISI_ACC_VFIO_PCI=
-	PDS_VFIO_PCI= VIRTIO_VFIO_PCI= NVGRACE_GPU_VFIO_PCI= QAT_VFIO_PCI=)
 make_vars=()
 hdr=$TREE/oracle_config.h
 {
@@ -122,6 +150,7 @@ for m in vfio vfio_iommu_type1 vfio-pci-core vfio-pci; do
 	[ "$(modinfo -F vermagic "$OUT/vfio-upstream/$m.ko" | cut -d' ' -f1)" = "$rel" ] ||
 		die "$m.ko is not built for $rel"
 done
+echo "$built_for" >"$OUT/vfio-upstream/.built-for"
 log "upstream vfio modules: $(cd "$OUT/vfio-upstream" && echo *.ko)"
 exit 0
 }

@@ -16,6 +16,9 @@
 #                                             6.12, in build/series/
 #   make series-check                         apply them one by one to a
 #                                             pristine 6.12 and build each
+#   make kernel-cache                         what the machine's kernel cache
+#                                             holds (VFIO_KCACHE=DIR elsewhere,
+#                                             VFIO_KCACHE=build in build/)
 #
 # The test bed boots it with `make check KERNEL=debug [VFIO_MODULES=distro]`.
 # See intree/build-kernel.sh and intree/build-upstream-vfio.sh.
@@ -28,7 +31,7 @@ INTREE_BUILD = KERNEL_FLAVOR=$(KERNEL_FLAVOR) B=$(B) \
 INTREE_ORACLE = B=$(B) $(INTREE_DIR)/build-upstream-vfio.sh
 
 .PHONY: kernel kernel-config kernel-vfio kernel-oracle \
-	kernel-oracle-debug kernel-oracle-plain
+	kernel-oracle-debug kernel-oracle-plain kernel-cache
 
 kernel: deps
 	@$(INTREE_BUILD)
@@ -55,3 +58,6 @@ series: deps $(KSRC)/.stamp
 
 series-check: series
 	@B=$(B) $(INTREE_DIR)/series-check.sh
+
+kernel-cache:
+	@$(INTREE_DIR)/kernel-cache.sh status
