@@ -19,7 +19,9 @@
 #   make selftests / initramfs the pieces
 #
 # Knobs: TB_TIMEOUT (s per program; default: `settings`, kselftest's
-# format), TB_RUN_TIMEOUT (s per boot, default 2400), TB_OUT (the bed's
+# format), TB_RUN_TIMEOUT (s per boot, default 2400), both times TB_SLOW
+# (default 3 on a debug kernel - KASAN or lockdep in its config - else 1),
+# TB_OUT (the bed's
 # directory, default build/testbed: give each of several people sharing a
 # checkout their own).  Everything lands in build/: selftests/ (binaries),
 # testbed/initramfs.cpio, and per boot
@@ -31,8 +33,6 @@ TB_DIR := $(TOP)/tools/testing/selftests/vfio
 VFIO_MODULES ?= ours
 PROFILE ?=
 T ?=
-TB_TIMEOUT ?= $(or $(shell sed -n 's/^timeout=//p' $(TB_DIR)/settings 2>/dev/null),300)
-TB_RUN_TIMEOUT ?= 2400
 TB_OUT ?= $(B)/testbed
 # KERNEL=debug|plain|DIR: boot the in-tree kernel (intree/build-kernel.sh,
 # `make kernel`) instead of Debian's; host drivers and the "ours" vfio stack
@@ -43,6 +43,15 @@ TB_OUT ?= $(B)/testbed
 # name for distro.
 KERNEL ?=
 TB_KERNEL := $(if $(KERNEL),$(abspath $(if $(filter debug plain,$(KERNEL)),$(B)/kernel-$(KERNEL),$(KERNEL))))
+# A debug kernel runs the programs several times slower (vfio_pci_irq_test
+# ~400 s, vfio_device_test ~310 s on the in-tree debug kernel, against a
+# `settings` timeout of 300 s), so its timeouts scale.
+TB_DEBUG_KERNEL := $(if $(TB_KERNEL),$(shell grep -qsE \
+	'^CONFIG_(KASAN|PROVE_LOCKING)=y' $(TB_KERNEL)/config && echo 1))
+TB_SLOW ?= $(if $(TB_DEBUG_KERNEL),3,1)
+TB_TIMEOUT ?= $(shell echo $$(( $(or $(shell sed -n 's/^timeout=//p' \
+	$(TB_DIR)/settings 2>/dev/null),300) * $(TB_SLOW) )))
+TB_RUN_TIMEOUT ?= $(shell echo $$(( 2400 * $(TB_SLOW) )))
 ifeq ($(VFIO_MODULES),upstream)
 override VFIO_MODULES := distro
 endif
