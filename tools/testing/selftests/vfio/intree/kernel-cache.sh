@@ -22,6 +22,10 @@
 #               /var/cache/vfio-series, else (not writable)
 #               ${XDG_CACHE_HOME:-~/.cache}/vfio-series
 #   status      what the cache holds
+#   warm FLAVOUR
+#               exit 0 if the cache has a whole build of that flavour from
+#               this tarball (whatever its configuration): the next build
+#               is an incremental one
 #   seed FROM   fill an empty cache from FROM/linux and FROM/kbuild-*
 #               (another checkout's build/, from before the cache): copied,
 #               never moved, and kbuild's absolute source paths rewritten,
@@ -86,6 +90,10 @@ relocate)
 		die "relocate DIR OLD NEW [OLD NEW]..."
 	fi
 	relocate "$@"
+	;;
+warm)
+	o=$(cache_dir)/kbuild-${2:?warm FLAVOUR}
+	[ -s "$o/.complete" ] && [ "$(cat "$o/.source" 2>/dev/null)" = "$(source_id)" ]
 	;;
 status)
 	C=$(cache_dir)
