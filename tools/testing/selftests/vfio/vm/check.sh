@@ -75,9 +75,16 @@ check)
 	else
 		profiles="iommu noiommu"
 	fi
-	# The KVM boot last, like no-IOMMU, when it has programs.
-	[ -z "$PROFILE" ] && [ -z "$T" ] && [ -n "$(list kvm)" ] &&
-		profiles+=" kvm"
+	# The KVM boot last, like no-IOMMU, when it has programs and the
+	# kernel has kvm_amd (the in-tree kernels do not).
+	if [ -z "$PROFILE" ] && [ -z "$T" ] && [ -n "$(list kvm)" ]; then
+		if [ -n "${TB_KERNEL:-}" ] &&
+			! grep -qE '^CONFIG_KVM_AMD=[ym]' "$TB_KERNEL/config"; then
+			echo "# ===== no kvm_amd in $TB_KERNEL: no KVM boot"
+		else
+			profiles+=" kvm"
+		fi
+	fi
 	for prof in $profiles; do
 		echo "# ===== guest boot: profile $prof, $VFIO_MODULES vfio modules"
 		T=$guest_only "$here/qemu.sh" check "$prof"
