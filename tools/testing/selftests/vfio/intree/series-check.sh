@@ -10,7 +10,8 @@
 # modules` (and drivers/iommu/iommufd/, which includes the vfio headers,
 # when the patch touches include/), niced,
 # in a kbuild directory copied once from an existing debug build
-# (KBUILD_SEED, default /work/main/build/kbuild-debug; never written).
+# (KBUILD_SEED, default the machine's kernel cache's kbuild-debug, see
+# kernel-cache.sh; `make kernel` fills it; never written).
 # Any compiler or modpost warning fails the patch.  Every C file under
 # drivers/vfio is reported with the patch that first compiles it: a file
 # that the series adds before its Makefile line is compiled later, and
@@ -26,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$here/../../../../.." && pwd)
 B=${B:-$TOP/build}
 SRC_TARBALL=${SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-SEED=${KBUILD_SEED:-/work/main/build/kbuild-debug}
+SEED=${KBUILD_SEED:-$("$here/kernel-cache.sh" dir)/kbuild-debug}
 jobs=${JOBS:-2}
 W=$B/series-check
 KSRC=$W/linux
@@ -82,7 +83,8 @@ fi
 
 # 3. The kbuild directory, copied once and pointed at this source.
 if [ ! -e "$OBJ/.seeded" ]; then
-	[ -e "$SEED/.config" ] || fail "no kbuild directory to copy at $SEED"
+	[ -e "$SEED/.config" ] ||
+		fail "no kbuild directory to copy at $SEED (run make kernel)"
 	log "copying $SEED into $OBJ"
 	rm -rf "$OBJ"
 	cp -a "$SEED" "$OBJ.tmp"
