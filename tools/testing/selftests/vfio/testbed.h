@@ -134,6 +134,20 @@ static inline bool tb_ours(void)
 	return !strcmp(tb_vfio_modules(), "ours");
 }
 
+/*
+ * Is CONFIG_@name built into the running kernel?  From /proc/config.gz,
+ * which the in-tree kernels have; false where there is none (Debian's).
+ */
+static inline bool tb_kconfig_y(const char *name)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "zcat /proc/config.gz 2>/dev/null | grep -qx 'CONFIG_%s=y'",
+		 name);
+	return system(cmd) == 0;
+}
+
 /* The no-IOMMU boot (PROFILE=noiommu). */
 static inline bool tb_noiommu_profile(void)
 {
