@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "kselftest.h"	/* __printf() */
 
@@ -132,6 +133,12 @@ static inline const char *tb_vfio_modules(void)
 static inline bool tb_ours(void)
 {
 	return !strcmp(tb_vfio_modules(), "ours");
+}
+
+/* Does the running kernel tell its config (/proc/config.gz)?  Debian's not. */
+static inline bool tb_kconfig_known(void)
+{
+	return access("/proc/config.gz", R_OK) == 0;
 }
 
 /*

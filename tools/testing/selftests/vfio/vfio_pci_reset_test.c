@@ -857,6 +857,8 @@ TEST(idle_device_is_parked_in_d3hot_and_woken_by_open)
 {
 	struct vfio_test_dev dev;
 
+	if (!tb_ours() && tb_kconfig_known() && !tb_kconfig_y("PM"))
+		SKIP(return, "upstream parks through runtime PM: no CONFIG_PM");
 	vfio_test_dev_open(_metadata, &dev, TB_NVME_PF_BDF, VFIO_STAGE_IOMMU);
 	EXPECT_TRUE(power_state_becomes(TB_NVME_PF_BDF, "D3hot", 3000));
 
