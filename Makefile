@@ -9,6 +9,7 @@
 #   make deps       install what is missing (apt-get), quietly
 #   make lint       W=1, sparse C=2, checkpatch --strict, kernel-doc, coccicheck
 #   make check      build everything and run the suite in the guest
+#   make check-clients  QEMU and DPDK on our modules, the distro's as control
 #   make run        boot the guest and run the demo on a real (emulated) device
 #   make shell      boot the guest and open a shell in it
 #

@@ -38,7 +38,10 @@
  *     is bound to e1000 and the nvme PF to nvme (host drivers, as on a real
  *     machine), every other device has no driver;
  *   - $TB_PROFILE is "iommu" (intel-iommu, intremap=on, caching-mode=on)
- *     or "noiommu" (no IOMMU at all: no iommu_group links);
+ *     or "noiommu" (no IOMMU at all: no iommu_group links), "kvm" (iommu
+ *     plus /dev/kvm and QEMU in the image), or, for make check-clients,
+ *     "clients" (kvm plus the client devices below and the clients'
+ *     images) and "clients-noiommu" (the same without the IOMMU and KVM);
  *   - /host is the host directory build/testbed/share (9p); /host/ivshmem is
  *     the file behind the ivshmem BAR2, so a test can check what reached the
  *     BAR from outside the device (pread it) - it is zeroed at every boot.
@@ -106,6 +109,22 @@
 #define TB_ICH9_LPC_BDF		"0000:00:1f.0"
 #define TB_ICH9_AHCI_BDF	"0000:00:1f.2"
 #define TB_ICH9_SMBUS_BDF	"0000:00:1f.3"
+
+/*
+ * The clients' boots only (PROFILE=clients|clients-noiommu, make
+ * check-clients): devices for real users of vfio, QEMU and DPDK, on top of
+ * the bed above.  A second edu behind a PCIe root port of its own (a bus
+ * QEMU can reset), and three NICs whose backends loop every packet they
+ * send back to them (a UDP socket sending to itself): an e1000 (INTx
+ * only), an e1000e (MSI, MSI-X) and a modern-only virtio-net that goes
+ * through the IOMMU (iommu_platform=on).  In the other boots they do not
+ * exist and `tb` skips them.
+ */
+#define TB_CLIENT_ROOT_PORT_BDF	"0000:00:0c.0"
+#define TB_CLIENT_EDU_BDF	"0000:03:00.0"
+#define TB_CLIENT_E1000_BDF	"0000:00:0d.0"
+#define TB_CLIENT_E1000E_BDF	"0000:00:0e.0"
+#define TB_CLIENT_VIRTIO_NET_BDF	"0000:00:0f.0"
 
 /* The harness's own 9p share; never hand it to vfio. */
 #define TB_SHARE_BDF		"0000:00:08.0"

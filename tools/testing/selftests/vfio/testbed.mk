@@ -14,6 +14,11 @@
 #   make shell                 the same guest, modules loaded, a shell on
 #                              the console (Ctrl-A X leaves QEMU)
 #   make run                   vfio_demo on the edu device, bound to vfio-pci
+#   make check-clients         QEMU and DPDK, unchanged, on our modules with
+#                              the distro's as control, in one boot per
+#                              clients' profile (TEST_CLIENT_PROGS,
+#                              TEST_CLIENT_NOIOMMU_PROGS); their images are
+#                              built from Debian's packages into a cache
 #   make bench                 TEST_BENCH_PROGS against both module sets
 #   make testbed-selftest      prove that a real kernel splat fails a run
 #   make selftests / initramfs the pieces
@@ -76,7 +81,11 @@ TB_ENV = KVER=$(KVER) TOP=$(TOP) B=$(B) VFIO_MODULES=$(VFIO_MODULES) \
 	PROFILE="$(PROFILE)" T="$(T)" TB_TIMEOUT=$(TB_TIMEOUT) \
 	TB_RUN_TIMEOUT=$(TB_RUN_TIMEOUT) TB_KERNEL=$(TB_KERNEL) TB_OUT=$(TB_OUT)
 
-.PHONY: selftests initramfs check shell run bench testbed-selftest
+# The clients run an L2 guest under TCG inside the TCG guest, twice per
+# module set: minutes per program.
+TB_CLIENT_TIMEOUT ?= $(shell echo $$(( 1800 * $(TB_SLOW) )))
+
+.PHONY: selftests initramfs check check-clients shell run bench testbed-selftest
 
 selftests: deps $(KSRC)/.stamp
 	@$(MAKE) -s -C $(TB_DIR) TB_BUILD=1 TOP=$(TOP) OUTPUT=$(B)/selftests \
@@ -87,6 +96,9 @@ initramfs: deps selftests $(TB_MODULES_DEP)
 
 check: initramfs
 	@$(TB_ENV) $(TB_DIR)/vm/check.sh check
+
+check-clients: initramfs
+	@$(TB_ENV) TB_TIMEOUT=$(TB_CLIENT_TIMEOUT) $(TB_DIR)/vm/check.sh clients
 
 run: initramfs
 	@test -x $(B)/selftests/vfio_demo || \

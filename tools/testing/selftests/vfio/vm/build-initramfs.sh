@@ -62,9 +62,13 @@ install -m 755 "$ST/vm/tb" "$root/tb/bin/tb"
 # Host-side kernel modules, each with what it depends on, in a tree of
 # their own.
 eval "$(grep '^TB_HOST_MODULES=' "$root/tb/testbed.env")"
-# kvm_amd (with kvm and ccp) for the KVM boot, when it has programs.
+# kvm_amd (with kvm and ccp) for the KVM and clients' boots, when they
+# have programs.
 kvm_mods=
-[ -s "$B/selftests/kvm.list" ] && kvm_mods=kvm_amd
+clients=
+[ -s "$B/selftests/clients.list" ] || [ -s "$B/selftests/clients-noiommu.list" ] &&
+	clients=1
+[ -s "$B/selftests/kvm.list" ] || [ -n "$clients" ] && kvm_mods=kvm_amd
 for m in $TB_HOST_MODULES 9pnet_virtio 9p irqbypass $kvm_mods; do
 	# A kernel built without one (an older in-tree build) goes without.
 	modprobe -d "$modbase" -S "$KVER" --show-depends "$m" 2>/dev/null |
@@ -128,10 +132,11 @@ fi
 # Test programs: the run lists written by the selftests Makefile, and the
 # binaries they name, stripped (the unstripped ones stay in
 # build/selftests for gdb).
-for l in tests noiommu kvm bench extra; do
+lists="tests noiommu kvm bench extra clients clients-noiommu"
+for l in $lists; do
 	grep -v '^$' "$B/selftests/$l.list" > "$root/tb/$l.list" || true
 done
-sort -u "$root"/tb/{tests,noiommu,kvm,bench,extra}.list | while read -r p; do
+for l in $lists; do cat "$root/tb/$l.list"; done | sort -u | while read -r p; do
 	[ -x "$B/selftests/$p" ] || die "build/selftests/$p was not built"
 	strip -o "$root/tb/tests/$p" "$B/selftests/$p"
 done
@@ -144,6 +149,7 @@ mv "$out.tmp" "$out"
 # The KVM boot's image: the same, with the host's QEMU appended as a
 # second archive (the kernel unpacks both): the binary, the libraries
 # ldd names and the firmware a q35 machine loads, at their host paths.
+qemu_archive=$TB/qemu.cpio
 if [ -n "$kvm_mods" ]; then
 	qroot=$TB/root-kvm qemu=/usr/bin/qemu-system-x86_64
 	rm -rf "$qroot"
@@ -156,9 +162,30 @@ if [ -n "$kvm_mods" ]; then
 	cp -L /usr/share/seabios/bios-256k.bin "$qroot/usr/share/seabios/"
 	cp -L /usr/share/qemu/{kvmvapic,linuxboot_dma}.bin "$qroot/usr/share/qemu/"
 	(cd "$qroot" && find . -print0 | LC_ALL=C sort -z |
-		cpio --null -o -H newc -R 0:0 --quiet) | cat "$out" - > "$TB/initramfs-kvm.cpio.tmp"
+		cpio --null -o -H newc -R 0:0 --quiet) > "$qemu_archive"
+	cat "$out" "$qemu_archive" > "$TB/initramfs-kvm.cpio.tmp"
 	mv "$TB/initramfs-kvm.cpio.tmp" "$TB/initramfs-kvm.cpio"
 	echo "initramfs-kvm: $(du -h "$TB/initramfs-kvm.cpio" | cut -f1) (with $qemu)"
+fi
+
+# The clients' boots (make check-clients): the KVM image plus one archive
+# per vm/clients/image-*.sh - an L2 guest for QEMU, DPDK and its
+# libraries...  Each script builds its archive from Debian's packages into
+# a cache outside the tree (reused while its inputs are unchanged) and
+# prints the archive's path as its last line.
+if [ -n "$clients" ]; then
+	archives=("$out" "$qemu_archive")
+	for img in "$ST"/vm/clients/image-*.sh; do
+		[ -x "$img" ] || continue
+		a=$(KVER=$KVER TOP=$TOP B=$B TB=$TB "$img" | tail -n 1) ||
+			die "${img##*/} failed"
+		[ -r "$a" ] || die "${img##*/} made no archive ($a)"
+		archives+=("$a")
+	done
+	cat "${archives[@]}" > "$TB/initramfs-clients.cpio.tmp"
+	mv "$TB/initramfs-clients.cpio.tmp" "$TB/initramfs-clients.cpio"
+	echo "initramfs-clients: $(du -h "$TB/initramfs-clients.cpio" | cut -f1)" \
+		"(${#archives[@]} archives)"
 fi
 echo "initramfs: $(du -h "$out" | cut -f1) ($VFIO_MODULES modules," \
 	"$(wc -l < "$root/tb/tests.list") test programs)"

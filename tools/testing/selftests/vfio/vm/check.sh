@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh check|run|bench|selftest: run the suite (host-side scripts, then
-# one guest boot per profile), the demo or the benchmarks, then hand every
+# check.sh check|clients|run|bench|selftest: run the suite (host-side
+# scripts, then one guest boot per profile), the real clients (QEMU, DPDK:
+# the clients' boots), the demo or the benchmarks, then hand every
 # result to report.sh, whose verdict is the exit status.  selftest proves
 # that a real kernel splat in the guest fails a run.  Called by testbed.mk with
 # KVER, TOP, B, VFIO_MODULES, PROFILE, T, TB_TIMEOUT, TB_RUN_TIMEOUT set.
@@ -88,6 +89,25 @@ check)
 	for prof in $profiles; do
 		echo "# ===== guest boot: profile $prof, $VFIO_MODULES vfio modules"
 		T=$guest_only "$here/qemu.sh" check "$prof"
+		dirs+=("$TB/check-$prof")
+	done
+	;;
+clients)
+	# make check-clients: one boot per clients' profile that has programs.
+	rm -rf "$TB"/check-clients*
+	profiles=$PROFILE
+	if [ -z "$profiles" ]; then
+		for prof in clients clients-noiommu; do
+			[ -n "$(list "$prof")" ] && profiles+=" $prof"
+		done
+	fi
+	if [ -z "$profiles" ]; then
+		echo "check-clients: no client programs (TEST_CLIENT_PROGS in $ST/Makefile)"
+		exit 0
+	fi
+	for prof in $profiles; do
+		echo "# ===== guest boot: profile $prof, distro and $VFIO_MODULES vfio modules"
+		"$here/qemu.sh" check "$prof"
 		dirs+=("$TB/check-$prof")
 	done
 	;;

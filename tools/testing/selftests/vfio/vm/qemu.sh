@@ -5,7 +5,9 @@
 #   MODE     check | run | bench (results stream to OUT/results.log and,
 #            live, to stdout) | shell (interactive console on stdio)
 #   PROFILE  iommu (q35 + intel-iommu with interrupt remapping) | noiommu |
-#            kvm (iommu + an SVM CPU model and QEMU in the image)
+#            kvm (iommu + an SVM CPU model and QEMU in the image) |
+#            clients (kvm + the client devices and the clients' images,
+#            make check-clients) | clients-noiommu (the same, no IOMMU)
 # Environment: KVER, B, VFIO_MODULES, T (check: programs to run),
 # TB_TIMEOUT (per program, s), TB_RUN_TIMEOUT (whole boot, s).
 # Writes $TB_OUT (build/testbed)/MODE-PROFILE/{console,results,qemu}.log.
@@ -57,12 +59,17 @@ cmdline+=" tb.mode=$mode tb.modules=$VFIO_MODULES tb.profile=$profile"
 cmdline+=" tb.timeout=$TB_TIMEOUT"
 [ -n "$T" ] && cmdline+=" tb.only=$(echo "$T" | tr ' ' ,)"
 
-# The KVM boot's image is the common one with QEMU appended.
+# The KVM boot's image is the common one with QEMU appended; the clients'
+# boots add the client archives (build-initramfs.sh).
 initrd=$TB/initramfs.cpio
-[ "$profile" = kvm ] && initrd=$TB/initramfs-kvm.cpio
+mem=2G
+case $profile in
+kvm) initrd=$TB/initramfs-kvm.cpio ;;
+clients*) initrd=$TB/initramfs-clients.cpio mem=3G ;;
+esac
 
 args=(
-	-accel tcg,thread=single -machine q35,kernel-irqchip=split -m 2G -smp 2
+	-accel tcg,thread=single -machine q35,kernel-irqchip=split -m "$mem" -smp 2
 	-nodefaults -display none -no-reboot
 	# HMP on a socket, to look into a guest that hangs: vm/hmp.sh
 	-monitor "unix:$out/monitor.sock,server=on,wait=off"
@@ -75,7 +82,7 @@ iommu)
 	cmdline+=" intel_iommu=on"
 	;;
 noiommu) ;;
-kvm)
+kvm | clients)
 	# The IOMMU as above, and an AMD CPU model with SVM, which TCG
 	# emulates: kvm_amd loads in the guest and gives it /dev/kvm.
 	args+=(-device intel-iommu,intremap=on,caching-mode=on,aw-bits=48)
@@ -84,7 +91,27 @@ kvm)
 	args+=(-cpu EPYC,+svm)
 	cmdline+=" intel_iommu=on spec_rstack_overflow=off"
 	;;
+clients-noiommu) ;;
 *) echo "qemu.sh: unknown profile $profile" >&2; exit 2 ;;
+esac
+case $profile in
+clients*)
+	# testbed.h's client devices.  Each NIC's backend is a UDP socket
+	# that sends to its own address: whatever the NIC transmits comes
+	# back to it.
+	port=$((20000 + RANDOM % 20000))
+	udp() { echo "socket,id=$1,udp=127.0.0.1:$2,localaddr=127.0.0.1:$2"; }
+	args+=(
+		-device "pcie-root-port,id=tbcrp,chassis=2,slot=2,addr=$(slot "$TB_CLIENT_ROOT_PORT_BDF")"
+		-device "edu,bus=tbcrp,addr=0"
+		-netdev "$(udp tbne1000 "$port")"
+		-device "e1000,netdev=tbne1000,mac=52:54:00:76:00:01,addr=$(slot "$TB_CLIENT_E1000_BDF")"
+		-netdev "$(udp tbne1000e $((port + 1)))"
+		-device "e1000e,netdev=tbne1000e,mac=52:54:00:76:00:02,addr=$(slot "$TB_CLIENT_E1000E_BDF")"
+		-netdev "$(udp tbnvirtio $((port + 2)))"
+		-device "virtio-net-pci,netdev=tbnvirtio,mac=52:54:00:76:00:03,disable-legacy=on,iommu_platform=on,addr=$(slot "$TB_CLIENT_VIRTIO_NET_BDF")"
+	)
+	;;
 esac
 args+=(
 	-device "edu,addr=$(slot "$TB_EDU_BDF")"
