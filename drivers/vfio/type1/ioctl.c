@@ -266,18 +266,6 @@ static int type1_info_add_caps(struct t1_iommu *iommu,
 
 	lockdep_assert_held(&iommu->lock);
 
-	hdr = vfio_info_cap_add(caps,
-				struct_size(ranges, iova_ranges,
-					    iommu->ranges.nr),
-				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
-	if (IS_ERR(hdr))
-		return PTR_ERR(hdr);
-	ranges = container_of(hdr, typeof(*ranges), header);
-	ranges->nr_iovas = iommu->ranges.nr;
-	ranges->reserved = 0;
-	memcpy(ranges->iova_ranges, iommu->ranges.r,
-	       array_size(iommu->ranges.nr, sizeof(*iommu->ranges.r)));
-
 	hdr = vfio_info_cap_add(caps, sizeof(*mig),
 				VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, 1);
 	if (IS_ERR(hdr))
@@ -294,6 +282,18 @@ static int type1_info_add_caps(struct t1_iommu *iommu,
 		return PTR_ERR(hdr);
 	avail = container_of(hdr, typeof(*avail), header);
 	avail->avail = iommu->dma_avail;
+
+	hdr = vfio_info_cap_add(caps,
+				struct_size(ranges, iova_ranges,
+					    iommu->ranges.nr),
+				VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1);
+	if (IS_ERR(hdr))
+		return PTR_ERR(hdr);
+	ranges = container_of(hdr, typeof(*ranges), header);
+	ranges->nr_iovas = iommu->ranges.nr;
+	ranges->reserved = 0;
+	memcpy(ranges->iova_ranges, iommu->ranges.r,
+	       array_size(iommu->ranges.nr, sizeof(*iommu->ranges.r)));
 	return 0;
 }
 

@@ -239,6 +239,39 @@ TEST_F(type1, get_info_chain_has_ranges_avail_and_migration)
 	free(info);
 }
 
+/*
+ * The chain in upstream's order: MIGRATION, DMA_AVAIL, then IOVA_RANGE,
+ * packed one after the other.  QEMU and DPDK look caps up by id, but a
+ * client may walk the chain and stop at the first cap it knows, and a
+ * dump of it (QEMU's trace, strace) is compared between kernels.
+ */
+TEST_F(type1, get_info_chain_in_upstream_order)
+{
+	static const __u16 want[] = {
+		VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
+		VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+		VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+	};
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *hdr;
+	__u32 off, prev = 0;
+	unsigned int n = 0;
+
+	info = get_info(self->ec.container);
+	ASSERT_NE(NULL, info);
+	for (off = info->cap_offset; off; off = hdr->next) {
+		ASSERT_LT(prev, off);
+		ASSERT_GE(info->argsz, off + sizeof(*hdr));
+		hdr = (void *)info + off;
+		ASSERT_GT(ARRAY_SIZE(want), n);
+		EXPECT_EQ(want[n], hdr->id) TH_LOG("cap %u is %u", n, hdr->id);
+		prev = off;
+		n++;
+	}
+	EXPECT_EQ(ARRAY_SIZE(want), n);
+	free(info);
+}
+
 TEST_F(type1, dma_avail_counts_ranges)
 {
 	struct vfio_iommu_type1_info_dma_avail *avail;
