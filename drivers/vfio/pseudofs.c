@@ -2,12 +2,13 @@
 /*
  * A private pseudo filesystem that gives every vfio_device an inode.
  *
- * Device files are created on that inode, so all of them share its
- * address_space.  A bus driver that must take BAR mappings away (memory
+ * Device files take that inode's address_space as their f_mapping, so all of
+ * them share it.  A bus driver that must take BAR mappings away (memory
  * decode turned off, a reset) then reaches every mapping of every file of
  * the device with one unmap_mapping_range().  The filesystem is mounted
  * internally while at least one inode exists.
  */
+#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -65,12 +66,18 @@ void vfio_fs_inode_put(struct inode *inode)
 }
 
 /**
- * vfio_fs_file_new - open a file on a device inode
- * @inode: from vfio_fs_inode_new(); the file takes its own reference
+ * vfio_fs_file_new - open a file whose mappings land in a device inode
+ * @inode: from vfio_fs_inode_new(); it must outlive the file, which the
+ *         device's registration reference held by the file ensures
  * @fops: file operations
  * @private_data: stored in file->private_data
  *
- * Return: a read/write file whose f_mapping is @inode's, or an ERR_PTR().
+ * The file itself is an anonymous-inode file named "[vfio-device]", as
+ * users see device files in /proc/PID/fd and lsof, but its f_mapping is
+ * @inode's: every mmap() of every file of the device is in one
+ * address_space, for unmap_mapping_range().
+ *
+ * Return: a read/write file, or an ERR_PTR().
  */
 struct file *vfio_fs_file_new(struct inode *inode,
 			      const struct file_operations *fops,
@@ -78,19 +85,10 @@ struct file *vfio_fs_file_new(struct inode *inode,
 {
 	struct file *file;
 
-	/*
-	 * alloc_file_pseudo() does not pin fops->owner the way open(2) does,
-	 * but fput() will drop it.  Our caller runs inside this module.
-	 */
-	__module_get(fops->owner);
-	ihold(inode);
-	file = alloc_file_pseudo(inode, vfio_fs_mnt, "[vfio-device]", O_RDWR,
-				 fops);
-	if (IS_ERR(file)) {
-		iput(inode);
-		module_put(fops->owner);
+	/* Takes its own reference on fops->owner, as open(2) would. */
+	file = anon_inode_getfile("[vfio-device]", fops, private_data, O_RDWR);
+	if (IS_ERR(file))
 		return file;
-	}
-	file->private_data = private_data;
+	file->f_mapping = inode->i_mapping;
 	return file;
 }

@@ -8,6 +8,8 @@
  * INTx, MSI and MSI-X are all covered.  Every errno asserted here is the
  * one upstream 6.12 returns.
  */
+#include <sys/mman.h>
+
 #include "vfio_test_util.h"
 
 #define VFIO_UNKNOWN_IOCTL	_IO(VFIO_TYPE, VFIO_BASE + 60)
@@ -169,6 +171,62 @@ TEST_F(device, bar_regions_are_readable_and_writable)
 			TH_LOG("BAR %u", i);
 		}
 	}
+}
+
+/*
+ * What /proc/PID/fd and /proc/PID/maps show for a device file and its BAR
+ * mappings: lsof and management software (libvirt's checks of what QEMU
+ * holds) match on upstream's "anon_inode:[vfio-device]".
+ */
+#define VFIO_DEVICE_FILE_NAME	"anon_inode:[vfio-device]"
+
+TEST_F(device, fd_shows_as_anon_inode_vfio_device)
+{
+	char path[64], target[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->dev.device);
+	n = readlink(path, target, sizeof(target) - 1);
+	ASSERT_LT(0, n);
+	target[n] = '\0';
+	ASSERT_STREQ(VFIO_DEVICE_FILE_NAME, target);
+}
+
+TEST_F(device, bar_mapping_shows_as_anon_inode_vfio_device)
+{
+	struct vfio_region_info region;
+	char line[512], want[32];
+	bool found = false;
+	void *map = MAP_FAILED;
+	FILE *maps;
+	__u32 i;
+
+	for (i = 0; i <= VFIO_PCI_BAR5_REGION_INDEX; i++) {
+		vfio_device_get_region_info(self->dev.device, i, &region);
+		if (!(region.flags & VFIO_REGION_INFO_FLAG_MMAP) ||
+		    region.size < 4096)
+			continue;
+		map = mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+			   self->dev.device, region.offset);
+		if (map != MAP_FAILED)
+			break;
+	}
+	if (map == MAP_FAILED)
+		SKIP(return, "no mmap()able BAR");
+
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)map);
+	maps = fopen("/proc/self/maps", "r");
+	ASSERT_NE(NULL, maps);
+	while (fgets(line, sizeof(line), maps)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		found = true;
+		EXPECT_NE(NULL, strstr(line, VFIO_DEVICE_FILE_NAME))
+			TH_LOG("BAR %u mapping: %s", i, line);
+	}
+	fclose(maps);
+	munmap(map, 4096);
+	ASSERT_TRUE(found);
 }
 
 TEST_F(device, absent_bar_regions_have_no_flags)
