@@ -411,7 +411,7 @@ static int vfio_pci_intx_enable(struct vfio_pci_core_device *core,
 	if (!pdev->irq || pdev->irq == IRQ_NOTCONNECTED)
 		return -ENODEV;
 
-	irqs->intx_name = kasprintf(GFP_KERNEL_ACCOUNT, "vfio-intx:%s",
+	irqs->intx_name = kasprintf(GFP_KERNEL_ACCOUNT, "vfio-intx(%s)",
 				    pci_name(pdev));
 	if (!irqs->intx_name)
 		return -ENOMEM;
@@ -738,7 +738,7 @@ static int vfio_pci_vec_set(struct vfio_pci_core_device *core,
 		goto err_put;
 	vec->trigger = trigger;
 	vec->virq = virq;
-	vec->name = kasprintf(GFP_KERNEL_ACCOUNT, "vfio-%s[%u]:%s",
+	vec->name = kasprintf(GFP_KERNEL_ACCOUNT, "vfio-%s[%u](%s)",
 			      irqs->type == VFIO_PCI_MSIX_IRQ_INDEX ?
 			      "msix" : "msi", v, pci_name(core->pdev));
 	if (!vec->name)

@@ -146,6 +146,40 @@ static uint64_t fired(int efd, int ms)
 /* ---- config space and BARs ---------------------------------------- */
 
 /* A config register as the host kernel sees it, through sysfs. */
+/*
+ * Does /proc/interrupts name a handler @name?  Handler names end a line,
+ * several on one line are separated by ", " (a shared line).
+ */
+static bool irq_named(const char *name)
+{
+	char line[1024];
+	size_t n = strlen(name);
+	bool found = false;
+	FILE *f;
+	char *p;
+
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		for (p = strstr(line, name); p; p = strstr(p + 1, name)) {
+			if ((p == line || p[-1] == ' ') &&
+			    (p[n] == '\n' || p[n] == ',' || p[n] == '\0')) {
+				found = true;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The handler name upstream gives @bdf's @what ("intx", "msi[0]"...). */
+static void irq_name(char *buf, size_t len, const char *what, const char *bdf)
+{
+	snprintf(buf, len, "vfio-%s(%s)", what, bdf);
+}
+
 static uint16_t host_read16(const char *bdf, unsigned int off)
 {
 	uint8_t cfg[256];
@@ -564,6 +598,23 @@ TEST_F(edu, intx_trigger_minus_one_enables_intx)
 	irq_set_fd_err(EINVAL, self->fd, MSI, 0, self->efd);
 }
 
+/*
+ * /proc/interrupts names the handler as upstream does: irqbalance,
+ * tuned and people reading it for a VM's assigned device match on
+ * "vfio-intx(BDF)".  Gone again once INTx is disabled.
+ */
+TEST_F(edu, intx_handler_is_named_vfio_intx_bdf)
+{
+	char name[64];
+
+	irq_name(name, sizeof(name), "intx", TB_EDU_BDF);
+	ASSERT_FALSE(irq_named(name));
+	irq_set_fd(self->fd, INTX, 0, self->efd);
+	ASSERT_TRUE(irq_named(name));
+	irq_none(self->fd, INTX, SET_LOOPBACK, 0, 0);
+	ASSERT_FALSE(irq_named(name));
+}
+
 /* ---- edu: INTx on a line another driver uses ------------------------ */
 
 /* The netdev of a PCI function, "" if it has none. */
@@ -686,6 +737,17 @@ FIXTURE_SETUP(edu_msi)
 FIXTURE_TEARDOWN(edu_msi)
 {
 	edu_irq_close(_metadata, &self->dev, self->efd);
+}
+
+/* As for INTx: "vfio-msi[N](BDF)", as upstream names it. */
+TEST_F(edu_msi, vector_handler_is_named_vfio_msi_n_bdf)
+{
+	char name[64];
+
+	irq_name(name, sizeof(name), "msi[0]", TB_EDU_BDF);
+	ASSERT_TRUE(irq_named(name));
+	irq_none(self->fd, MSI, SET_LOOPBACK, 0, 0);
+	ASSERT_FALSE(irq_named(name));
 }
 
 /* Edge triggered: every raise is delivered, nothing to unmask. */
@@ -870,6 +932,26 @@ static void check_wiring(struct __test_metadata *_metadata, int fd,
 			}
 		}
 	}
+}
+
+/*
+ * "vfio-msix[N](BDF)" for each vector with a trigger, as upstream names
+ * them; a vector without one has no handler.
+ */
+TEST_F(nvme_msix, vector_handlers_are_named_vfio_msix_n_bdf)
+{
+	__s32 fds[3] = { self->efd[0], -1, self->efd[2] };
+	char name[64];
+
+	irq_set_fds(self->fd, MSIX, 0, 3, fds);
+	irq_name(name, sizeof(name), "msix[0]", TB_NVME_PF_BDF);
+	EXPECT_TRUE(irq_named(name));
+	irq_name(name, sizeof(name), "msix[1]", TB_NVME_PF_BDF);
+	EXPECT_FALSE(irq_named(name));
+	irq_name(name, sizeof(name), "msix[2]", TB_NVME_PF_BDF);
+	EXPECT_TRUE(irq_named(name));
+	irq_none(self->fd, MSIX, SET_LOOPBACK, 0, 0);
+	EXPECT_FALSE(irq_named(name));
 }
 
 TEST_F(nvme_msix, sparse_enable_wires_each_vector_to_its_eventfd)
