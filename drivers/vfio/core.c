@@ -39,7 +39,12 @@
 
 #include "vfio.h"
 
-#define DRIVER_DESC "VFIO - userspace drivers for IOMMU-protected devices"
+/*
+ * What modinfo, /sys/module/vfio/version and the load banner tell users:
+ * the same name and version as upstream's module, which scripts match.
+ */
+#define DRIVER_DESC	"VFIO - User Level meta-driver"
+#define DRIVER_VERSION	"0.3"
 
 /* How long unregistering waits between two requests to userspace. */
 #define VFIO_REQUEST_INTERVAL	(10 * HZ)
@@ -1055,7 +1060,7 @@ static int __init vfio_init(void)
 	if (ret)
 		goto err_noiommu;
 
-	pr_info(DRIVER_DESC "\n");
+	pr_info(DRIVER_DESC " version: " DRIVER_VERSION "\n");
 	return 0;
 
 err_noiommu:
@@ -1089,4 +1094,5 @@ module_exit(vfio_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_VERSION(DRIVER_VERSION);
 MODULE_SOFTDEP("post: vfio_iommu_type1");

@@ -1042,4 +1042,4 @@ static void __exit vfio_pci_core_exit(void)
 module_exit(vfio_pci_core_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("VFIO PCI core: PCI device access for VFIO bus drivers");
+MODULE_DESCRIPTION("core driver for VFIO based PCI devices");

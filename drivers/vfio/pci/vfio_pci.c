@@ -225,4 +225,4 @@ static void __exit vfio_pci_exit(void)
 module_exit(vfio_pci_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("VFIO driver for PCI devices");
+MODULE_DESCRIPTION("VFIO PCI - User Level meta-driver");

@@ -572,5 +572,7 @@ module_init(type1_init);
 module_exit(type1_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("VFIO type1 IOMMU backend: DMA mapping of pinned user memory");
+/* As upstream's module reads in modinfo and /sys/module. */
+MODULE_DESCRIPTION("Type1 IOMMU driver for VFIO");
+MODULE_VERSION("0.2");
 MODULE_IMPORT_NS(VFIO);

@@ -358,4 +358,68 @@ TEST_F(without_type1, type1_is_offered_once_loaded_again)
 	vfio_set_iommu(self->dev.container, VFIO_TYPE1v2_IOMMU);
 }
 
+/* ---- the modules as users and tools see them ------------------------ */
+
+/* /sys/module/@mod/@attr, without its newline; "" when absent. */
+static void module_attr(const char *mod, const char *attr, char *buf,
+			size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/%s", mod, attr);
+	if (vfio_sysfs_read(path, buf, len))
+		buf[0] = '\0';
+}
+
+/*
+ * `modinfo -F version vfio` and /sys/module/vfio/version are what support
+ * scripts (sosreport, distribution bug templates) record and compare:
+ * upstream's numbers, and a srcversion for the modules that have one.
+ */
+TEST(module_versions_are_upstreams)
+{
+	char buf[64];
+
+	module_attr("vfio", "version", buf, sizeof(buf));
+	EXPECT_STREQ("0.3", buf);
+	module_attr("vfio", "srcversion", buf, sizeof(buf));
+	EXPECT_EQ(23, strlen(buf)) TH_LOG("vfio srcversion '%s'", buf);
+	module_attr("vfio_iommu_type1", "version", buf, sizeof(buf));
+	EXPECT_STREQ("0.2", buf);
+	module_attr("vfio_iommu_type1", "srcversion", buf, sizeof(buf));
+	EXPECT_EQ(23, strlen(buf)) TH_LOG("type1 srcversion '%s'", buf);
+	/* Upstream's vfio-pci modules carry no version, hence no srcversion */
+	module_attr("vfio_pci", "version", buf, sizeof(buf));
+	EXPECT_STREQ("", buf);
+	module_attr("vfio_pci_core", "version", buf, sizeof(buf));
+	EXPECT_STREQ("", buf);
+}
+
+/*
+ * Loading vfio prints upstream's banner, "VFIO - User Level meta-driver
+ * version: 0.3": what people grep a boot log for to see vfio came up.
+ */
+TEST(load_banner_is_upstreams)
+{
+	static const char banner[] = "VFIO - User Level meta-driver version: 0.3";
+	char line[512], marker[64];
+	bool after = false, found = false;
+	FILE *f;
+
+	snprintf(marker, sizeof(marker), "vfio-banner-test-%d", getpid());
+	ASSERT_EQ(0, vfio_sysfs_write("/dev/kmsg", marker));
+	ASSERT_EQ(0, tb_cmd("reload"));
+	f = popen("dmesg", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, marker))
+			after = true;
+		else if (after && strstr(line, banner))
+			found = true;
+	}
+	pclose(f);
+	ASSERT_TRUE(after);
+	ASSERT_TRUE(found);
+}
+
 TEST_HARNESS_MAIN
