@@ -854,10 +854,12 @@ TEST_F_TIMEOUT(cdev, edu_dma_to_unmapped_iova_is_blocked, 60)
 	ASSERT_TRUE(all_bytes(self->bed.dst, DMA_LEN, 0xa5));
 	memset(self->bed.dst, 0x11, BLOCK);
 
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_write_iova(&self->bed.edu, DST_IOVA + BLOCK, DMA_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, DST_IOVA + BLOCK));
 	ASSERT_EQ(0, ioas_unmap(self->bed.iommufd, self->bed.ioas, DST_IOVA, BLOCK));
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_write_iova(&self->bed.edu, DST_IOVA, DMA_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, DST_IOVA));

@@ -258,6 +258,7 @@ TEST_F(p2p, user_unmap_of_a_bar_mapping_blocks_dma)
 			    &done));
 	ASSERT_EQ(TB_IVSHMEM_SIZE, done);
 
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
 			     0x62));
@@ -284,6 +285,7 @@ TEST_F(p2p, last_close_of_the_device_drops_its_bar_mapping)
 	close(self->shm);
 	self->shm = -1;
 
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
 			     0x72));
@@ -304,6 +306,7 @@ TEST_F(p2p, memory_decode_off_drops_the_bar_mapping)
 	ASSERT_EQ(0, map_bar_and_reach_it(0x81));
 	ASSERT_EQ(0, cfg_command(self->shm, self->shm_cfg, 0, CMD_MEMORY));
 
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
 			     0x82));

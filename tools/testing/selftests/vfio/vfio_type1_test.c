@@ -821,6 +821,7 @@ TEST_F(edu_iommu, dma_write_to_never_mapped_iova_is_blocked)
 	memset(self->buf, 0x11, BLOCK_SIZE);
 
 	/* The page right after the mapping was never mapped */
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, hole, FAULT_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, hole));
@@ -847,6 +848,7 @@ TEST_F(edu_iommu, dma_write_to_unmapped_iova_is_blocked)
 	memset(self->buf, 0x11, BLOCK_SIZE);
 
 	/* Neither the page tables nor a stale IOTLB entry may let it pass */
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, FAULT_IOVA));
@@ -865,6 +867,7 @@ TEST_F(edu_iommu, dma_write_through_read_only_mapping_is_blocked)
 	 * not when an IOTLB entry cached by a read forbids the write.
 	 */
 	ASSERT_EQ(0, edu_fill(&self->ec.edu, self->src, 0xa5));
+	dmar_fault_window();
 	kmsg = kmsg_open();
 	ASSERT_EQ(0, edu_write_iova(&self->ec.edu, FAULT_IOVA, FAULT_LEN));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, FAULT_IOVA));
