@@ -65,9 +65,13 @@ eval "$(grep '^TB_HOST_MODULES=' "$root/tb/testbed.env")"
 # kvm_amd (with kvm and ccp) for the KVM and clients' boots, when they
 # have programs.
 kvm_mods=
+# The clients run on Debian's kernel only (their L2 and packages are
+# Debian's): no clients' image for an in-tree kernel.
 clients=
-[ -s "$B/selftests/clients.list" ] || [ -s "$B/selftests/clients-noiommu.list" ] &&
+if [ -z "$TB_KERNEL" ] && { [ -s "$B/selftests/clients.list" ] ||
+	[ -s "$B/selftests/clients-noiommu.list" ]; }; then
 	clients=1
+fi
 [ -s "$B/selftests/kvm.list" ] || [ -n "$clients" ] && kvm_mods=kvm_amd
 for m in $TB_HOST_MODULES 9pnet_virtio 9p irqbypass $kvm_mods; do
 	# A kernel built without one (an older in-tree build) goes without.

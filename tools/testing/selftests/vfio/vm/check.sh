@@ -93,8 +93,14 @@ check)
 	done
 	;;
 clients)
-	# make check-clients: one boot per clients' profile that has programs.
+	# make check-clients: one boot per clients' profile that has programs,
+	# on Debian's kernel (build-initramfs.sh makes no clients' image for
+	# another).
 	rm -rf "$TB"/check-clients*
+	if [ -n "${TB_KERNEL:-}" ]; then
+		echo "check-clients: the clients run on Debian's kernel, not KERNEL=$TB_KERNEL" >&2
+		exit 2
+	fi
 	profiles=$PROFILE
 	if [ -z "$profiles" ]; then
 		for prof in clients clients-noiommu; do
