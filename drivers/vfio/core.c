@@ -33,6 +33,7 @@
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -632,6 +633,22 @@ static int vfio_device_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	return vdev->ops->mmap(vdev, vma);
 }
 
+static unsigned long vfio_device_fop_get_unmapped_area(struct file *file,
+						       unsigned long addr,
+						       unsigned long len,
+						       unsigned long pgoff,
+						       unsigned long flags)
+{
+	struct vfio_device_file *df = file->private_data;
+	struct vfio_device *vdev = df->vdev;
+
+	if (!vfio_device_file_ready(df) || !vdev->ops->get_unmapped_area)
+		return mm_get_unmapped_area(current->mm, file, addr, len, pgoff,
+					    flags);
+	return vdev->ops->get_unmapped_area(vdev, file, addr, len, pgoff,
+					    flags);
+}
+
 static int vfio_device_ioctl_feature(struct vfio_device *vdev,
 				     struct vfio_device_feature __user *uarg)
 {
@@ -691,6 +708,7 @@ const struct file_operations vfio_device_fops = {
 	.unlocked_ioctl	= vfio_device_fop_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= vfio_device_fop_mmap,
+	.get_unmapped_area = vfio_device_fop_get_unmapped_area,
 };
 
 /**

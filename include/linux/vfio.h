@@ -185,6 +185,18 @@ struct vfio_device_ops {
 	/** @mmap: mmap(2) on the device file */
 	int (*mmap)(struct vfio_device *vdev, struct vm_area_struct *vma);
 	/**
+	 * @get_unmapped_area: where mmap(2) of @len bytes at file page
+	 * @pgoff should go when the caller leaves it to the kernel: a bus
+	 * driver picks an address that lets the mapping use huge pages.
+	 * Without it, or for a file not yet usable, the mm's default applies.
+	 */
+	unsigned long (*get_unmapped_area)(struct vfio_device *vdev,
+					   struct file *file,
+					   unsigned long addr,
+					   unsigned long len,
+					   unsigned long pgoff,
+					   unsigned long flags);
+	/**
 	 * @request: the device is being unregistered while userspace still
 	 * holds it; ask userspace to let go.  @count is how many times it
 	 * was asked already.  Called with no core lock held, repeatedly,
