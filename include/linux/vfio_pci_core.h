@@ -207,6 +207,12 @@ ssize_t vfio_pci_core_read(struct vfio_device *vdev, char __user *buf,
 ssize_t vfio_pci_core_write(struct vfio_device *vdev, const char __user *buf,
 			    size_t count, loff_t *ppos);
 int vfio_pci_core_mmap(struct vfio_device *vdev, struct vm_area_struct *vma);
+unsigned long vfio_pci_core_get_unmapped_area(struct vfio_device *vdev,
+					      struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags);
 void vfio_pci_core_request(struct vfio_device *vdev, unsigned int count);
 int vfio_pci_core_match(struct vfio_device *vdev, char *buf);
 int vfio_pci_core_check_token(struct vfio_device *vdev, const uuid_t *token);

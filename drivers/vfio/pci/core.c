@@ -896,6 +896,30 @@ int vfio_pci_core_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 EXPORT_SYMBOL_GPL(vfio_pci_core_mmap);
 
 /**
+ * vfio_pci_core_get_unmapped_area - ops->get_unmapped_area: place a BAR
+ *                                   mapping so that it can use huge pages
+ * @vdev: the device
+ * @file: the device file
+ * @addr: the caller's hint, or 0
+ * @len: length of the mapping
+ * @pgoff: file offset in pages
+ * @flags: mmap() flags
+ *
+ * Return: the address, or a negative errno cast to unsigned long.
+ */
+unsigned long vfio_pci_core_get_unmapped_area(struct vfio_device *vdev,
+					      struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags)
+{
+	return vfio_pci_mmap_get_unmapped_area(to_core(vdev), file, addr, len,
+					       pgoff, flags);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_get_unmapped_area);
+
+/**
  * vfio_pci_core_request - ops->request: ask the user to release the device
  * @vdev: the device
  * @count: how many times the user was asked already

@@ -3,10 +3,16 @@
  * vfio-pci-core: BAR mappings in userspace.
  *
  * mmap() of a memory BAR region only sets the mapping up; pages are
- * inserted on *fault*, one at a time, under memory_lock held for reading
- * and only while memory decode is on.  Whoever turns decode off (a COMMAND
- * write clearing the memory bit, a reset) holds memory_lock for writing
- * and first *zaps* every BAR mapping of the device with
+ * inserted on *fault*, under memory_lock held for reading and only while
+ * memory decode is on.  A fault maps the largest block it can: a PUD
+ * (1 GiB) or PMD (2 MiB) entry where the vma covers the naturally aligned
+ * block around the address, the BAR holds it and its physical address is
+ * aligned as much, else a page.  Without a hint, mmap() places a large
+ * BAR mapping so that this holds (vfio_pci_mmap_get_unmapped_area()).
+ *
+ * Whoever turns decode off (a COMMAND write clearing the memory bit, a
+ * reset) holds memory_lock for writing and first *zaps* every BAR mapping
+ * of the device, huge entries included, with
  * vfio_device_zap_range(): all files of the device share the address_space
  * of its inode, so that one call reaches every process.  A later access
  * faults again and either gets the page back (decode is on again) or
@@ -23,7 +29,10 @@
  */
 
 #include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pfn_t.h>
 #include <linux/pci.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
@@ -122,29 +131,135 @@ void vfio_pci_mmap_zap(struct vfio_pci_core_device *core)
 			      vfio_pci_region_offset(VFIO_PCI_ROM_REGION_INDEX));
 }
 
-static vm_fault_t vfio_pci_mmap_fault(struct vm_fault *vmf)
+/*
+ * The largest mapping a BAR fault may use, as a page order: PUD and PMD
+ * where the architecture maps PFNs with them, else a page.
+ */
+static unsigned int vfio_pci_mmap_max_order(void)
+{
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP))
+		return PUD_ORDER;
+	if (IS_ENABLED(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP))
+		return PMD_ORDER;
+	return 0;
+}
+
+/*
+ * A fault of @order at vmf->address: the entry covers the naturally
+ * aligned block of PAGE_SIZE << @order around the address, which must lie
+ * inside the vma and inside the BAR, with a physical address aligned as
+ * much; otherwise the mm falls back to a smaller order, down to a page.
+ */
+static vm_fault_t vfio_pci_mmap_huge_fault(struct vm_fault *vmf,
+					   unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct vfio_pci_core_device *core = vma->vm_private_data;
-	u64 bar = vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
-	unsigned long pfn;
+	unsigned int bar = vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long size = PAGE_SIZE << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, size);
+	unsigned long pgoff;
 	vm_fault_t ret;
+	u64 off, phys;
 
-	pfn = (pci_resource_start(core->pdev, bar) >> PAGE_SHIFT) +
-	      (vmf->pgoff & REGION_PGOFF_MASK);
+	if (order > vfio_pci_mmap_max_order() ||
+	    addr < vma->vm_start || addr + size > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+	pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	off = (u64)(pgoff & REGION_PGOFF_MASK) << PAGE_SHIFT;
+	phys = pci_resource_start(core->pdev, bar) + off;
+	if (order &&
+	    (!IS_ALIGNED(phys, size) ||
+	     off + size > pci_resource_len(core->pdev, bar)))
+		return VM_FAULT_FALLBACK;
 
 	down_read(&core->memory_lock);
-	if (vfio_pci_memory_enabled(core))
-		ret = vmf_insert_pfn(vma, vmf->address, pfn);
-	else
+	if (!vfio_pci_memory_enabled(core)) {
 		ret = VM_FAULT_SIGBUS;
+	} else if (!order) {
+		ret = vmf_insert_pfn(vma, addr, PHYS_PFN(phys));
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	} else if (order == PMD_ORDER) {
+		ret = vmf_insert_pfn_pmd(vmf, phys_to_pfn_t(phys, PFN_DEV),
+					 vmf->flags & FAULT_FLAG_WRITE);
+#endif
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	} else if (order == PUD_ORDER) {
+		ret = vmf_insert_pfn_pud(vmf, phys_to_pfn_t(phys, PFN_DEV),
+					 vmf->flags & FAULT_FLAG_WRITE);
+#endif
+	} else {
+		ret = VM_FAULT_FALLBACK;
+	}
 	up_read(&core->memory_lock);
 	return ret;
 }
 
+static vm_fault_t vfio_pci_mmap_fault(struct vm_fault *vmf)
+{
+	return vfio_pci_mmap_huge_fault(vmf, 0);
+}
+
 static const struct vm_operations_struct vfio_pci_mmap_ops = {
 	.fault = vfio_pci_mmap_fault,
+	.huge_fault = vfio_pci_mmap_huge_fault,
 };
+
+/**
+ * vfio_pci_mmap_get_unmapped_area - place a BAR mapping for huge pages
+ * @core: the device, open
+ * @file: the device file
+ * @addr: the caller's hint, or 0
+ * @len: length of the mapping
+ * @pgoff: file offset in pages
+ * @flags: mmap() flags
+ *
+ * Without a hint, a mapping of at least PMD_SIZE of a memory BAR is
+ * placed so that its addresses and the BAR's physical addresses agree
+ * modulo the largest huge page size (up to PUD_SIZE) that the mapping
+ * and the BAR hold: faults can then map PMDs or PUDs.  Anything else is
+ * placed as by default; mmap() itself still checks the range.
+ *
+ * Return: the address, or a negative errno cast to unsigned long.
+ */
+unsigned long vfio_pci_mmap_get_unmapped_area(struct vfio_pci_core_device *core,
+					      struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags)
+{
+	unsigned int bar = pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long align = 0, area;
+	u64 off, phys, room;
+
+	if (addr || (flags & MAP_FIXED) || bar >= PCI_STD_NUM_BARS ||
+	    !vfio_pci_mmap_ok(core, bar))
+		goto plain;
+	off = (u64)(pgoff & REGION_PGOFF_MASK) << PAGE_SHIFT;
+	if (off >= pci_resource_len(core->pdev, bar))
+		goto plain;
+	phys = pci_resource_start(core->pdev, bar) + off;
+	room = pci_resource_len(core->pdev, bar) - off;
+	if (vfio_pci_mmap_max_order() >= PUD_ORDER &&
+	    len >= PUD_SIZE && room >= PUD_SIZE)
+		align = PUD_SIZE;
+	else if (vfio_pci_mmap_max_order() >= PMD_ORDER &&
+		 len >= PMD_SIZE && room >= PMD_SIZE)
+		align = PMD_SIZE;
+	if (!align || len + align < len)
+		goto plain;
+
+	area = mm_get_unmapped_area(current->mm, file, 0, len + align, pgoff,
+				    flags);
+	if (IS_ERR_VALUE(area))
+		goto plain;
+	/* The first address in the area congruent to @phys. */
+	return area + ((phys - area) & (align - 1));
+
+plain:
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+}
 
 /**
  * vfio_pci_mmap - set up a userspace mapping of a BAR

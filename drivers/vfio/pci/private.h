@@ -140,6 +140,12 @@ void vfio_pci_mmap_unpad(struct vfio_pci_core_device *core);
 void vfio_pci_mmap_zap(struct vfio_pci_core_device *core);
 int vfio_pci_mmap(struct vfio_pci_core_device *core,
 		  struct vm_area_struct *vma);
+unsigned long vfio_pci_mmap_get_unmapped_area(struct vfio_pci_core_device *core,
+					      struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags);
 #else
 static inline bool vfio_pci_mmap_ok(struct vfio_pci_core_device *core,
 				    int bar)
@@ -163,6 +169,15 @@ static inline int vfio_pci_mmap(struct vfio_pci_core_device *core,
 				struct vm_area_struct *vma)
 {
 	return -EINVAL;
+}
+
+static inline unsigned long
+vfio_pci_mmap_get_unmapped_area(struct vfio_pci_core_device *core,
+				struct file *file, unsigned long addr,
+				unsigned long len, unsigned long pgoff,
+				unsigned long flags)
+{
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
 }
 #endif
 

@@ -97,6 +97,7 @@ static const struct vfio_device_ops vfio_pci_ops = {
 	.read		= vfio_pci_core_read,
 	.write		= vfio_pci_core_write,
 	.mmap		= vfio_pci_core_mmap,
+	.get_unmapped_area = vfio_pci_core_get_unmapped_area,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
 	.check_token	= vfio_pci_core_check_token,
