@@ -15,14 +15,17 @@
  *   00:04.0       pci-testdev 1b36:0005        2   alone
  *   00:05.0       ivshmem-plain 1af4:1110      3   alone, BAR2 = host file
  *   00:06.0       nvme PF 1b36:0010, SR-IOV    4   alone
- *   00:06.1/.2    nvme VF0/VF1 (sriov_numvfs)  12/13 one group each
+ *   00:06.1/.2    nvme VF0/VF1 (sriov_numvfs)  13/14 one group each
  *   00:07.0       e1000 8086:100e (mf slot)    5   shared with 07.1
  *   00:07.1       pci-testdev 1b36:0005        5   shared with 07.0
  *   00:08.0       virtio-9p (the /host share)  6   harness only
  *   00:09.0       pcie-pci-bridge 1b36:000e    7   shared with 01:01.0
  *   01:01.0       pci-testdev 1b36:0005        7   behind the bridge
  *   00:0a.0       std VGA 1234:1111            8   alone, VGA class
- *   00:1f.0/2/3   ICH9 LPC, AHCI, SMBus        9   shared by all three
+ *   00:0b.0       PCIe root port               9
+ *   00:10.0       ivshmem-plain 1af4:1110      10  alone, BAR2 = 1 GiB file
+ *   00:1f.0/2/3   ICH9 LPC, AHCI, SMBus        11  shared by all three
+ *   02:00.0/.1    pci-testdev x2 (root port)   12  one slot, one group
  *
  * Group numbers follow probe order and are stable for this machine, but
  * look a group up through /sys/bus/pci/devices/BDF/iommu_group rather than
@@ -133,6 +136,16 @@
 #define TB_IVSHMEM_FILE		"/host/ivshmem"
 #define TB_IVSHMEM_BAR		2
 #define TB_IVSHMEM_SIZE		0x100000UL
+
+/* A second ivshmem-plain whose BAR2 is 1 GiB (of /host/ivshmem-huge): the
+ * firmware places it above 4 GiB, naturally aligned, so its mmap() can be
+ * mapped with PUD and PMD entries.  The host file is sparse and zeroed at
+ * every boot; only what a test touches costs host memory.
+ */
+#define TB_HUGE_BDF		"0000:00:10.0"
+#define TB_HUGE_FILE		"/host/ivshmem-huge"
+#define TB_HUGE_BAR		2
+#define TB_HUGE_SIZE		0x40000000UL
 
 /* The edu DMA engine: 28-bit addresses; QEMU 7.2 stops the whole VM when a
  * transfer touches the last byte of its 4 KiB buffer, keep them shorter.

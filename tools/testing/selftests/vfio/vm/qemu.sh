@@ -49,6 +49,8 @@ rm -f "$out"/*.log
 # same file as /host/ivshmem through 9p and can pread what reached the BAR.
 rm -f "$share/ivshmem"
 truncate -s 1M "$share/ivshmem"
+rm -f "$share/ivshmem-huge"
+truncate -s 1G "$share/ivshmem-huge"
 
 slot() { echo "${1#0000:0?:}"; }
 
@@ -123,6 +125,9 @@ args+=(
 	-device "pci-testdev,addr=$(slot "$TB_TESTDEV_BDF")"
 	-object "memory-backend-file,id=ivshmem,share=on,mem-path=$share/ivshmem,size=1M"
 	-device "ivshmem-plain,memdev=ivshmem,addr=$(slot "$TB_IVSHMEM_BDF")"
+	# The 1 GiB BAR for huge mappings; the file is sparse.
+	-object "memory-backend-file,id=ivshmemhuge,share=on,mem-path=$share/ivshmem-huge,size=1G"
+	-device "ivshmem-plain,memdev=ivshmemhuge,addr=$(slot "$TB_HUGE_BDF")"
 	# SR-IOV: 2 VFs; the PF keeps 6 queue pairs, the VFs share 4 flexible
 	# queues and 2 flexible interrupts (QEMU 7.2's nvme constraints).
 	-device nvme-subsys,id=nvmesubsys0
