@@ -256,12 +256,50 @@ static bool t1_p2p_vma_ok(struct t1_dma *dma, struct vm_area_struct *vma)
 }
 
 /*
- * The PFN mapped at @vaddr, faulting it in (for writing if @write) when
- * the page table lacks it.  mmap_lock is held throughout: the fault is
- * not allowed to drop it, so @vma stays valid.
+ * The size of the page table leaf that maps @vaddr to @pfn: PUD_SIZE or
+ * PMD_SIZE for a huge entry (vfio-pci maps BARs so), else PAGE_SIZE.
+ * Called while follow_pfnmap_start() holds the lock of that leaf, so a
+ * huge entry cannot change under the read; a leaf that does not map @pfn
+ * at @vaddr counts as a single page.  mmap_lock keeps the tables walked
+ * here from being freed.
+ */
+static unsigned long t1_p2p_leaf_size(struct mm_struct *mm,
+				      unsigned long vaddr, unsigned long pfn)
+{
+	pgd_t *pgdp = pgd_offset(mm, vaddr);
+	p4d_t *p4dp, p4d;
+	pud_t *pudp, pud;
+	pmd_t pmd;
+
+	if (pgd_none(*pgdp) || unlikely(pgd_bad(*pgdp)))
+		return PAGE_SIZE;
+	p4dp = p4d_offset(pgdp, vaddr);
+	p4d = p4dp_get(p4dp);
+	if (p4d_none(p4d) || unlikely(p4d_bad(p4d)))
+		return PAGE_SIZE;
+	pudp = pud_offset(p4dp, vaddr);
+	pud = pudp_get(pudp);
+	if (!pud_present(pud))
+		return PAGE_SIZE;
+	if (pud_leaf(pud))
+		return pud_pfn(pud) + ((vaddr & ~PUD_MASK) >> PAGE_SHIFT) ==
+		       pfn ? PUD_SIZE : PAGE_SIZE;
+	pmd = pmdp_get_lockless(pmd_offset(pudp, vaddr));
+	if (pmd_present(pmd) && pmd_leaf(pmd) &&
+	    pmd_pfn(pmd) + ((vaddr & ~PMD_MASK) >> PAGE_SHIFT) == pfn)
+		return PMD_SIZE;
+	return PAGE_SIZE;
+}
+
+/*
+ * The run of PFNs mapped from @vaddr on by one page table leaf: its first
+ * PFN and, in @leaf, the size of that leaf.  The page is faulted in (for
+ * writing if @write) when the page table lacks it.  mmap_lock is held
+ * throughout: the fault is not allowed to drop it, so @vma stays valid.
  */
 static int t1_p2p_follow(struct mm_struct *mm, struct vm_area_struct *vma,
-			 unsigned long vaddr, bool write, unsigned long *pfn)
+			 unsigned long vaddr, bool write, unsigned long *pfn,
+			 unsigned long *leaf)
 {
 	struct follow_pfnmap_args args = { .vma = vma, .address = vaddr };
 	bool faulted = false;
@@ -272,6 +310,7 @@ static int t1_p2p_follow(struct mm_struct *mm, struct vm_area_struct *vma,
 			bool ok = !write || args.writable;
 
 			*pfn = args.pfn;
+			*leaf = t1_p2p_leaf_size(mm, vaddr, args.pfn);
 			follow_pfnmap_end(&args);
 			if (ok)
 				return 0;
@@ -289,21 +328,39 @@ static int t1_p2p_follow(struct mm_struct *mm, struct vm_area_struct *vma,
 /*
  * A PFN with an ordinary struct page is RAM that someone else owns and may
  * free: without a pin (which a VM_PFNMAP mapping cannot give) it must not
- * be mapped.  Device memory and reserved pages are fine.
+ * be mapped.  Device memory and reserved pages are fine.  Device memory
+ * has no memmap at all: pfn_valid() answers for a whole subsection at
+ * once, so a 1 GiB BAR costs 512 lookups, not 262144.
  */
-static bool t1_p2p_pfn_is_ram(unsigned long pfn)
+static bool t1_p2p_run_is_ram(unsigned long pfn, unsigned long npages)
 {
-	return pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn));
+	unsigned long end = pfn + npages;
+
+	while (pfn < end) {
+		if (pfn_valid(pfn)) {
+			if (!PageReserved(pfn_to_page(pfn)))
+				return true;
+			pfn++;
+			continue;
+		}
+#ifdef CONFIG_SPARSEMEM
+		pfn = SUBSECTION_ALIGN_UP(pfn + 1);
+#else
+		pfn++;
+#endif
+	}
+	return false;
 }
 
-static int t1_p2p_add_pfn(struct t1_dma *dma, unsigned long pfn)
+static int t1_p2p_add_run(struct t1_dma *dma, unsigned long pfn,
+			  unsigned long npages)
 {
 	struct t1_extent *last = dma->nr_ext ? &dma->ext[dma->nr_ext - 1] :
 					       NULL;
 	int ret;
 
 	if (last && last->pfn + last->npages == pfn) {
-		last->npages++;
+		last->npages += npages;
 		return 0;
 	}
 	if (dma->nr_ext == dma->max_ext) {
@@ -312,7 +369,7 @@ static int t1_p2p_add_pfn(struct t1_dma *dma, unsigned long pfn)
 			return ret;
 	}
 	dma->ext[dma->nr_ext].pfn = pfn;
-	dma->ext[dma->nr_ext].npages = 1;
+	dma->ext[dma->nr_ext].npages = npages;
 	dma->nr_ext++;
 	return 0;
 }
@@ -322,18 +379,24 @@ static int t1_p2p_add_pfn(struct t1_dma *dma, unsigned long pfn)
  * @iommu: the container
  * @dma: a pfnmap range that is not IOMMU-pinned yet
  *
- * The t1_pin_dma() of device memory: every page is faulted in through the
- * owner's page tables and its PFN recorded; nothing is pinned or charged.
+ * The t1_pin_dma() of device memory, walked through the owner's page
+ * tables one leaf at a time, faulting in what is missing: a PUD or PMD
+ * entry (a huge-mapped BAR) yields its whole run of PFNs in one step, and
+ * runs that continue each other merge into one extent, which
+ * t1_dma_map_domain() hands to a single iommu_map().  A 1 GiB BAR mapped
+ * with one PUD is one lookup and one extent, not 262144 of each.
+ * Nothing is pinned or charged.
  *
  * Return: 0, or a negative errno with no extent left.
  */
 int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma)
 {
-	unsigned long npages = t1_dma_npages(dma), i, pfn;
+	unsigned long vaddr = dma->vaddr, end = vaddr + t1_dma_size(dma);
 	bool write = dma->prot & IOMMU_WRITE;
 	struct mm_struct *mm = dma->owner.mm;
 	bool local = mm == current->mm;
 	struct vm_area_struct *vma = NULL;
+	unsigned long pfn, leaf, npages;
 	int ret = 0;
 
 	lockdep_assert_held(&iommu->lock);
@@ -344,9 +407,7 @@ int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma)
 		ret = -EINTR;
 		goto out_put;
 	}
-	for (i = 0; i < npages; i++) {
-		unsigned long vaddr = dma->vaddr + i * PAGE_SIZE;
-
+	while (vaddr < end) {
 		if (!vma || vaddr >= vma->vm_end) {
 			vma = vma_lookup(mm, vaddr);
 			if (!t1_p2p_vma_ok(dma, vma)) {
@@ -354,18 +415,21 @@ int t1_p2p_pin(struct t1_iommu *iommu, struct t1_dma *dma)
 				break;
 			}
 		}
-		ret = t1_p2p_follow(mm, vma, vaddr, write, &pfn);
+		ret = t1_p2p_follow(mm, vma, vaddr, write, &pfn, &leaf);
 		if (ret)
 			break;
-		if (t1_p2p_pfn_is_ram(pfn)) {
+		/* From @vaddr to the end of its leaf, the range or the vma */
+		npages = (min3(ALIGN_DOWN(vaddr, leaf) + leaf, end,
+			       vma->vm_end) - vaddr) >> PAGE_SHIFT;
+		if (t1_p2p_run_is_ram(pfn, npages)) {
 			ret = -EFAULT;
 			break;
 		}
-		ret = t1_p2p_add_pfn(dma, pfn);
+		ret = t1_p2p_add_run(dma, pfn, npages);
 		if (ret)
 			break;
-		if (!(i % 512))
-			cond_resched();
+		vaddr += npages << PAGE_SHIFT;
+		cond_resched();
 	}
 	mmap_read_unlock(mm);
 out_put:
