@@ -28,6 +28,12 @@
  * Blocked DMA is shown as in vfio_type1_test: the same transfer first
  * lands through the mapping, then, once the mapping is gone, changes
  * nothing and leaves a DMAR fault in the guest log.
+ *
+ * A BAR mapped with a PUD entry (the bed's 1 GiB ivshmem BAR) is mapped
+ * for DMA from inside that entry: each IOVA must reach its own offset of
+ * the BAR, at a window's first and last byte too, whether the window
+ * starts on a huge boundary or a page past one.  Upstream 6.12 does this
+ * too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +47,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <linux/udmabuf.h>
 #include <linux/userfaultfd.h>
@@ -747,6 +754,241 @@ TEST_F_TIMEOUT(stall, map_dma_stalled_in_a_fault_holds_up_no_other_user,
 	munmap(ubuf, 2 * PG);
 	close(ga);
 	close(a);
+}
+
+/*
+ * P2P DMA into the middle of a PUD-mapped BAR: edu and the 1 GiB ivshmem
+ * in one container, the BAR mapped 1 GiB aligned (MAP_FIXED: this is
+ * about type1, not placement) and touched, so the MAP_DMAs below find a
+ * PUD leaf.  edu reaches 28 bits: windows of the BAR's middle are mapped
+ * low.
+ */
+#define HUGE_IOVA	0x8000000UL		/* 128 MiB from the middle */
+#define HUGE_OFF	(TB_HUGE_SIZE / 2)
+#define HUGE_LEN	0x8000000UL
+#define ODD_IOVA	0x4000000UL		/* starts a page into a PUD */
+#define ODD_OFF		(TB_HUGE_SIZE / 2 + PG)
+#define ODD_LEN		(HPAGE + 2 * PG)
+#define FILL		0x11			/* around what DMA writes */
+
+FIXTURE(p2p_huge)
+{
+	int container;
+	int edu_group;
+	int huge_group;
+	int huge;		/* the 1 GiB ivshmem's device fd */
+	__u64 huge_bar;		/* offset of its BAR2 region */
+	struct edu edu;
+	char *src;		/* mapped at SRC_IOVA */
+	char *bar;		/* BAR2, TB_HUGE_SIZE, 1 GiB aligned */
+	long pins_before;
+};
+
+static int huge_file_read(__u64 off, void *buf, size_t len)
+{
+	int fd = open(TB_HUGE_FILE, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, off);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* Does the host file hold @byte at every offset of [@off, @off + @len)? */
+static bool huge_file_all(__u64 off, size_t len, int byte)
+{
+	char buf[XFER_LEN];
+	size_t i;
+
+	if (len > sizeof(buf) || huge_file_read(off, buf, len))
+		return false;
+	for (i = 0; i < len; i++)
+		if (buf[i] != (char)byte)
+			return false;
+	return true;
+}
+
+/* XFER_LEN bytes of FILL on either side of [@off, @off + XFER_LEN) */
+static int huge_fill_around(int fd, __u64 bar, __u64 off)
+{
+	char fill[3 * XFER_LEN];
+
+	memset(fill, FILL, sizeof(fill));
+	return pwrite(fd, fill, sizeof(fill), bar + off - XFER_LEN) ==
+	       (ssize_t)sizeof(fill) ? 0 : -EIO;
+}
+
+/* edu's write of @byte to @iova landed at BAR offset @off, and only there */
+static bool huge_landed(__u64 off, int byte)
+{
+	return huge_file_all(off, XFER_LEN, byte) &&
+	       huge_file_all(off - XFER_LEN, XFER_LEN, FILL) &&
+	       huge_file_all(off + XFER_LEN, XFER_LEN, FILL);
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+FIXTURE_SETUP(p2p_huge)
+{
+	__u64 cfg = 0, off;
+	char *res;
+	long before;
+
+	self->container = -1;
+	self->edu_group = -1;
+	self->huge_group = -1;
+	self->huge = -1;
+	self->edu.fd = -1;
+	self->bar = MAP_FAILED;
+	self->src = MAP_FAILED;
+	if (tb_noiommu_profile())
+		SKIP(return, "type1 needs an IOMMU");
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_EDU_BDF));
+	ASSERT_EQ(0, tb_cmd("bind %s vfio-pci", TB_HUGE_BDF));
+	self->pins_before = pins_outstanding();
+	ASSERT_LE(0, self->pins_before);
+	ASSERT_EQ(0, container_with_edu(&self->container, &self->edu_group,
+					VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, edu_open(self->edu_group, &self->edu));
+
+	self->huge_group = group_open(TB_HUGE_BDF);
+	ASSERT_LE(0, self->huge_group);
+	ASSERT_EQ(0, ioctl(self->huge_group, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	self->huge = ioctl(self->huge_group, VFIO_GROUP_GET_DEVICE_FD,
+			   TB_HUGE_BDF);
+	ASSERT_LE(0, self->huge);
+	ASSERT_EQ(0, region_offset(self->huge, VFIO_PCI_CONFIG_REGION_INDEX,
+				   &cfg));
+	ASSERT_EQ(0, region_offset(self->huge, TB_HUGE_BAR, &self->huge_bar));
+	ASSERT_EQ(0, cfg_command(self->huge, cfg, CMD_MEMORY, 0));
+
+	/* A 1 GiB aligned hole, the BAR in it */
+	res = mmap(NULL, 2 * TB_HUGE_SIZE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	self->bar = (char *)(((uintptr_t)res + TB_HUGE_SIZE - 1) &
+			     ~(TB_HUGE_SIZE - 1));
+	ASSERT_EQ(self->bar, mmap(self->bar, TB_HUGE_SIZE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_FIXED, self->huge,
+				  self->huge_bar));
+	if (self->bar > res)
+		munmap(res, self->bar - res);
+	munmap(self->bar + TB_HUGE_SIZE, res + TB_HUGE_SIZE - self->bar);
+
+	/* One fault for the GiB: a PUD entry */
+	before = minflt();
+	for (off = 0; off < TB_HUGE_SIZE; off += HPAGE)
+		(void)__atomic_load_n(self->bar + off, __ATOMIC_RELAXED);
+	ASSERT_GE(2, minflt() - before);
+
+	self->src = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->src);
+	ASSERT_EQ(0, _map(self->container, SRC_IOVA, PG, self->src, RW));
+}
+
+FIXTURE_TEARDOWN(p2p_huge)
+{
+	if (self->bar != MAP_FAILED)
+		munmap(self->bar, TB_HUGE_SIZE);
+	if (self->huge >= 0)
+		close(self->huge);
+	if (self->edu.fd >= 0)
+		close(self->edu.fd);
+	if (self->huge_group >= 0)
+		close(self->huge_group);
+	if (self->edu_group >= 0)
+		close(self->edu_group);
+	if (self->container >= 0) {
+		close(self->container);
+		EXPECT_EQ(self->pins_before, pins_settle(self->pins_before,
+							 1000));
+	}
+	if (self->src != MAP_FAILED)
+		munmap(self->src, PG);
+}
+
+/*
+ * A DMA write to an IOVA in the window (not 2 MiB aligned) lands at the
+ * BAR offset it stands for; a DMA read from another one brings back what
+ * is there.  Once unmapped, the same write is blocked.
+ */
+TEST_F(p2p_huge, dma_into_the_middle_of_a_pud_lands_at_its_offset)
+{
+	const __u64 wr = 0x2345670, rd = HUGE_LEN - PG - 0x123;
+	char want[XFER_LEN];
+	__u64 done = 0;
+	unsigned int i;
+	int kmsg;
+
+	ASSERT_EQ(0, _map(self->container, HUGE_IOVA, HUGE_LEN,
+			  self->bar + HUGE_OFF, RW));
+
+	ASSERT_EQ(0, huge_fill_around(self->huge, self->huge_bar,
+				      HUGE_OFF + wr));
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, HUGE_IOVA + wr, 0xa7));
+	EXPECT_TRUE(huge_landed(HUGE_OFF + wr, 0xa7));
+	EXPECT_EQ((char)0xa7, self->bar[HUGE_OFF + wr]);
+
+	for (i = 0; i < XFER_LEN; i++)
+		want[i] = (char)(i * 7 + 1);
+	ASSERT_EQ((ssize_t)XFER_LEN,
+		  pwrite(self->huge, want, XFER_LEN,
+			 self->huge_bar + HUGE_OFF + rd));
+	ASSERT_EQ(0, edu_read_iova(&self->edu, HUGE_IOVA + rd, XFER_LEN));
+	memset(self->src, 0, XFER_LEN);
+	ASSERT_EQ(0, edu_write_iova(&self->edu, SRC_IOVA, XFER_LEN));
+	EXPECT_EQ(0, memcmp(want, self->src, XFER_LEN));
+
+	ASSERT_EQ(0, _unmap(self->container, HUGE_IOVA, HUGE_LEN, 0, &done));
+	EXPECT_EQ(HUGE_LEN, done);
+	dmar_fault_window();
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, HUGE_IOVA + wr, 0xa8));
+	/* The fault record holds the page, not the byte */
+	EXPECT_TRUE(dmar_fault_logged(kmsg, (HUGE_IOVA + wr) & ~(PG - 1)));
+	EXPECT_TRUE(huge_landed(HUGE_OFF + wr, 0xa7));
+}
+
+/*
+ * A window that starts a page into the PUD and ends two pages past a
+ * 2 MiB boundary: its first and last XFER_LEN bytes land at their own
+ * offsets, the bytes just outside stay.  Once unmapped, blocked.
+ */
+TEST_F(p2p_huge, dma_window_starting_inside_a_pud_lands_right_at_both_ends)
+{
+	const __u64 last = ODD_LEN - XFER_LEN;
+	__u64 done = 0;
+	int kmsg;
+
+	ASSERT_EQ(0, _map(self->container, ODD_IOVA, ODD_LEN,
+			  self->bar + ODD_OFF, RW));
+	ASSERT_EQ(0, huge_fill_around(self->huge, self->huge_bar, ODD_OFF));
+	ASSERT_EQ(0, huge_fill_around(self->huge, self->huge_bar,
+				      ODD_OFF + last));
+
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, ODD_IOVA, 0xb1));
+	EXPECT_TRUE(huge_landed(ODD_OFF, 0xb1));
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, ODD_IOVA + last, 0xb2));
+	EXPECT_TRUE(huge_landed(ODD_OFF + last, 0xb2));
+
+	ASSERT_EQ(0, _unmap(self->container, ODD_IOVA, ODD_LEN, 0, &done));
+	EXPECT_EQ(ODD_LEN, done);
+	dmar_fault_window();
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, edu_put(&self->edu, self->src, ODD_IOVA, 0xb3));
+	EXPECT_TRUE(dmar_fault_logged(kmsg, ODD_IOVA));
+	EXPECT_TRUE(huge_landed(ODD_OFF, 0xb1));
 }
 
 TEST_HARNESS_MAIN
