@@ -304,7 +304,13 @@ int vfio_pci_mmap(struct vfio_pci_core_device *core,
 	 */
 	vma->vm_page_prot =
 		pgprot_decrypted(pgprot_noncached(vma->vm_page_prot));
-	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * VM_ALLOW_ANY_UNCACHED: KVM may map the BAR into a guest with any
+	 * uncached attribute, Normal-NC included (arm64), which a guest
+	 * driver needs for write combining; PCI BARs tolerate it.
+	 */
+	vm_flags_set(vma, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP |
+			  VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vfio_pci_mmap_ops;
 	return 0;
 }
