@@ -7,8 +7,9 @@
  * memory decode is on.  A fault maps the largest block it can: a PUD
  * (1 GiB) or PMD (2 MiB) entry where the vma covers the naturally aligned
  * block around the address, the BAR holds it and its physical address is
- * aligned as much, else a page.  Without a hint, mmap() places a large
- * BAR mapping so that this holds (vfio_pci_mmap_get_unmapped_area()).
+ * aligned as much, else a page and the pages around it in the same
+ * 64 KiB block.  Without a hint, mmap() places a large BAR mapping so
+ * that huge blocks line up (vfio_pci_mmap_get_unmapped_area()).
  *
  * Whoever turns decode off (a COMMAND write clearing the memory bit, a
  * reset) holds memory_lock for writing and first *zaps* every BAR mapping
@@ -145,6 +146,44 @@ static unsigned int vfio_pci_mmap_max_order(void)
 }
 
 /*
+ * After a page fault, the pages around it: the rest of the naturally
+ * aligned VFIO_PCI_FAULT_AROUND block, inside the vma and the BAR.  A
+ * mapping no huge entry fits (placed off the BAR's alignment, or the
+ * small areas around an MSI-X table) then takes one fault per block
+ * instead of one per page.  Best effort: a page that cannot be inserted
+ * ends it, the next access faults on its own.
+ */
+#define VFIO_PCI_FAULT_AROUND	SZ_64K
+
+static void vfio_pci_mmap_fault_around(struct vfio_pci_core_device *core,
+				       struct vm_area_struct *vma,
+				       unsigned long addr, u64 phys, u64 off,
+				       unsigned int bar)
+{
+	u64 bar_end = PAGE_ALIGN(pci_resource_len(core->pdev, bar));
+	unsigned long start, end, a;
+
+	lockdep_assert_held_read(&core->memory_lock);
+
+	start = max(ALIGN_DOWN(addr, VFIO_PCI_FAULT_AROUND), vma->vm_start);
+	if (addr - start > off)
+		start = addr - off;
+	end = min(ALIGN_DOWN(addr, VFIO_PCI_FAULT_AROUND) +
+		  VFIO_PCI_FAULT_AROUND, vma->vm_end);
+	if (end - addr > bar_end - off)
+		end = addr + (bar_end - off);
+
+	/* @phys is the BAR at @addr; @start may lie below it */
+	for (a = start; a < end; a += PAGE_SIZE) {
+		u64 pa = a < addr ? phys - (addr - a) : phys + (a - addr);
+
+		if (a != addr &&
+		    vmf_insert_pfn(vma, a, PHYS_PFN(pa)) != VM_FAULT_NOPAGE)
+			break;
+	}
+}
+
+/*
  * A fault of @order at vmf->address: the entry covers the naturally
  * aligned block of PAGE_SIZE << @order around the address, which must lie
  * inside the vma and inside the BAR, with a physical address aligned as
@@ -178,6 +217,9 @@ static vm_fault_t vfio_pci_mmap_huge_fault(struct vm_fault *vmf,
 		ret = VM_FAULT_SIGBUS;
 	} else if (!order) {
 		ret = vmf_insert_pfn(vma, addr, PHYS_PFN(phys));
+		if (ret == VM_FAULT_NOPAGE)
+			vfio_pci_mmap_fault_around(core, vma, addr, phys, off,
+						   bar);
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	} else if (order == PMD_ORDER) {
 		ret = vmf_insert_pfn_pmd(vmf, phys_to_pfn_t(phys, PFN_DEV),
