@@ -88,10 +88,10 @@ static int cfg_command(int fd, __u64 cfg, __u16 set, __u16 clear)
 	return pwrite(fd, &cmd, 2, cfg + CFG_COMMAND) == 2 ? 0 : -EIO;
 }
 
-/* What reached the BAR, read from the host file's side */
-static int ivshmem_file_read(__u64 off, void *buf, size_t len)
+/* What reached a BAR, read from the host file behind it (@path) */
+static int host_file_read(const char *path, __u64 off, void *buf, size_t len)
 {
-	int fd = open(TB_IVSHMEM_FILE, O_RDONLY);
+	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
@@ -101,12 +101,13 @@ static int ivshmem_file_read(__u64 off, void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-static bool file_all(__u64 off, size_t len, int byte)
+/* Does @path hold @byte at every offset of [@off, @off + @len)? */
+static bool host_file_all(const char *path, __u64 off, size_t len, int byte)
 {
 	char buf[XFER_LEN];
 	size_t i;
 
-	if (len > sizeof(buf) || ivshmem_file_read(off, buf, len))
+	if (len > sizeof(buf) || host_file_read(path, off, buf, len))
 		return false;
 	for (i = 0; i < len; i++)
 		if (buf[i] != (char)byte)
@@ -204,7 +205,7 @@ static int _map_bar_and_reach_it(struct __test_metadata *_metadata,
 	if (ret)
 		return ret;
 	EXPECT_EQ(0, edu_put(edu, src, BAR_IOVA + XFER_OFF, byte));
-	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, byte));
+	EXPECT_TRUE(host_file_all(TB_IVSHMEM_FILE, XFER_OFF, XFER_LEN, byte));
 	EXPECT_EQ((char)byte, bar[XFER_OFF]);
 	return 0;
 }
@@ -270,7 +271,7 @@ TEST_F(p2p, user_unmap_of_a_bar_mapping_blocks_dma)
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
 			     0x62));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, BAR_IOVA + XFER_OFF));
-	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, 0x61));
+	EXPECT_TRUE(host_file_all(TB_IVSHMEM_FILE, XFER_OFF, XFER_LEN, 0x61));
 }
 
 /*
@@ -297,7 +298,7 @@ TEST_F(p2p, last_close_of_the_device_drops_its_bar_mapping)
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
 			     0x72));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, BAR_IOVA + XFER_OFF));
-	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, 0x71));
+	EXPECT_TRUE(host_file_all(TB_IVSHMEM_FILE, XFER_OFF, XFER_LEN, 0x71));
 	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
 			    &done));
 	EXPECT_EQ(0, done);
@@ -318,7 +319,7 @@ TEST_F(p2p, memory_decode_off_drops_the_bar_mapping)
 	ASSERT_EQ(0, edu_put(&self->edu, self->src, BAR_IOVA + XFER_OFF,
 			     0x82));
 	EXPECT_TRUE(dmar_fault_logged(kmsg, BAR_IOVA + XFER_OFF));
-	EXPECT_TRUE(file_all(XFER_OFF, XFER_LEN, 0x81));
+	EXPECT_TRUE(host_file_all(TB_IVSHMEM_FILE, XFER_OFF, XFER_LEN, 0x81));
 	ASSERT_EQ(0, _unmap(self->container, BAR_IOVA, TB_IVSHMEM_SIZE, 0,
 			    &done));
 	EXPECT_EQ(0, done);
@@ -784,32 +785,6 @@ FIXTURE(p2p_huge)
 	long pins_before;
 };
 
-static int huge_file_read(__u64 off, void *buf, size_t len)
-{
-	int fd = open(TB_HUGE_FILE, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, buf, len, off);
-	close(fd);
-	return n == (ssize_t)len ? 0 : -EIO;
-}
-
-/* Does the host file hold @byte at every offset of [@off, @off + @len)? */
-static bool huge_file_all(__u64 off, size_t len, int byte)
-{
-	char buf[XFER_LEN];
-	size_t i;
-
-	if (len > sizeof(buf) || huge_file_read(off, buf, len))
-		return false;
-	for (i = 0; i < len; i++)
-		if (buf[i] != (char)byte)
-			return false;
-	return true;
-}
-
 /* XFER_LEN bytes of FILL on either side of [@off, @off + XFER_LEN) */
 static int huge_fill_around(int fd, __u64 bar, __u64 off)
 {
@@ -823,9 +798,9 @@ static int huge_fill_around(int fd, __u64 bar, __u64 off)
 /* edu's write of @byte to @iova landed at BAR offset @off, and only there */
 static bool huge_landed(__u64 off, int byte)
 {
-	return huge_file_all(off, XFER_LEN, byte) &&
-	       huge_file_all(off - XFER_LEN, XFER_LEN, FILL) &&
-	       huge_file_all(off + XFER_LEN, XFER_LEN, FILL);
+	return host_file_all(TB_HUGE_FILE, off, XFER_LEN, byte) &&
+	       host_file_all(TB_HUGE_FILE, off - XFER_LEN, XFER_LEN, FILL) &&
+	       host_file_all(TB_HUGE_FILE, off + XFER_LEN, XFER_LEN, FILL);
 }
 
 static long minflt(void)
